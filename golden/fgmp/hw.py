@@ -310,10 +310,21 @@ def act_quant_blocks(x: torch.Tensor, tensor_scale: float, fbar: torch.Tensor, t
     fb = torch.as_tensor(fbar)
     if fb.dtype != torch.uint8 or bool((fb > UE4M3.max_code).any()):
         raise ValueError("fbar must be uint8 UE4M3 codes 0..0x7E")
+    c = _act_candidates(x, S, fb)
+    meta = c["nan"] | (c["score"] > tau)
+    codes = torch.where(meta.unsqueeze(-1), c["q8"], c["q4"])
+    scales = torch.where(meta, torch.full_like(c["sc"], FP8_SCALE_CODE), c["sc"])
+    return meta, codes, scales, c["score"]
+
+
+def _act_candidates(x: torch.Tensor, S: float, fbar: torch.Tensor) -> dict:
+    """Both candidates and the score of every block of x[..., 16] (FP32). S-free values:
+    v4 = e2m1(q4)·s_b, v8 = e4m3(q8)·6 (float64, exact; 0 at NaN elements)."""
     x64 = x.to(torch.float64)
     nan = torch.isnan(x64)
     bnan = nan.any(-1)
-    xz = torch.where(nan, torch.zeros_like(x64), x64)
+    any_nan = bool(bnan.any())
+    xz = torch.where(nan, torch.zeros_like(x64), x64) if any_nan else x64
     amax = xz.abs().amax(-1)
     sc = rne_encode(UE4M3, amax / (FP8_BLOCK_SCALE * S))
     sb = decode(UE4M3, sc).to(torch.float64)
@@ -323,17 +334,52 @@ def act_quant_blocks(x: torch.Tensor, tensor_scale: float, fbar: torch.Tensor, t
     q4 = torch.where(pos, q4, torch.zeros_like(q4))
     q8 = rne_encode(E4M3, x64 / (FP8_BLOCK_SCALE * S))           # NaN -> 0x7F | sign
     v4 = decode(E2M1, q4).to(torch.float64) * sb.unsqueeze(-1)
-    q8z = torch.where(nan, torch.zeros_like(q8), q8)
+    q8z = torch.where(nan, torch.zeros_like(q8), q8) if any_nan else q8
     v8 = decode(E4M3, q8z).to(torch.float64) * FP8_BLOCK_SCALE
-    dd = (v4 - v8) * 1024.0                                       # exact integers
-    f = decode(UE4M3, fb).to(torch.float64) * 512.0               # exact integers
+    dd = (v4 - v8) * 1024.0                                       # exact integers, < 2**20
+    f = decode(UE4M3, fbar).to(torch.float64) * 512.0             # exact integers, < 2**18
     term = (dd * dd * f).to(torch.int64)                          # exact: <= 44 significant bits
     score = term.sum(-1)
-    score = torch.where(bnan, torch.full_like(score, -1), score)
-    meta = bnan | (score > tau)
-    codes = torch.where(meta.unsqueeze(-1), q8, q4)
-    scales = torch.where(meta, torch.full_like(sc, FP8_SCALE_CODE), sc)
-    return meta, codes, scales, score
+    if any_nan:
+        score = torch.where(bnan, torch.full_like(score, -1), score)
+    return {"q4": q4, "sc": sc, "q8": q8, "score": score, "nan": bnan, "v4": v4, "v8": v8}
+
+
+def _round_grid_(t: torch.Tensor, man_bits: int, emin: int, maxv: float) -> torch.Tensor:
+    """In place: RNE of float64 ``t`` onto a small-float grid (``man_bits`` mantissa bits,
+    smallest normal exponent ``emin``), saturating at ±maxv, sign of zero kept, Inf saturates.
+    Values only (no codes): the fast path of the fake-quant model. The grid step
+    2**(max(floor(log2|t|), emin) - man_bits) is built from t's float64 exponent field, so t/step
+    is an exact power-of-two scaling and torch.round (half to even) does the RNE."""
+    step = (t.view(torch.int64) & 0x7FF0000000000000)
+    step.clamp_(min=(emin + 1023) << 52).sub_(man_bits << 52)
+    step = step.view(torch.float64)
+    return t.div_(step).round_().mul_(step).clamp_(-maxv, maxv)
+
+
+_F64_EXACT = float(1 << 53)
+
+
+def act_values_fast(xb: torch.Tensor, S: float, fbar: torch.Tensor):
+    """Fast exact path for the fake-quant model: per block of x[..., 16] (FP32, no NaN) the
+    S-free candidate values v4 = e2m1(q4)·s_b, v8 = e4m3(q8)·6 (float64) and the integer score
+    I_int (int64) of ``act_quant_blocks``. Tests check it equals the code path."""
+    y = xb.to(torch.float64)
+    amax = xb.abs().amax(-1).to(torch.float64)
+    sc = rne_encode(UE4M3, amax / (FP8_BLOCK_SCALE * S))
+    sb = decode(UE4M3, sc).to(torch.float64).unsqueeze(-1)
+    v8 = _round_grid_(y / (FP8_BLOCK_SCALE * S), 3, -6, 448.0).mul_(FP8_BLOCK_SCALE)
+    d = sb * S
+    v4 = _round_grid_(y.div_(torch.where(d > 0, d, torch.ones_like(d))), 1, 0, 6.0).mul_(sb)
+    f = decode(UE4M3, fbar).to(torch.float64) * 512.0
+    term = torch.sub(v4, v8).mul_(1024.0)
+    term.mul_(term).mul_(f)
+    score = term.sum(-1)                          # exact while every sum stays below 2**53
+    big = score >= _F64_EXACT
+    score = score.to(torch.int64)
+    if bool(big.any()):
+        score[big] = term[big].to(torch.int64).sum(-1)
+    return v4, v8, score
 
 
 def act_quant(block_fp32, tensor_scale, fbar, tau):

@@ -6,6 +6,7 @@ use them for single blocks too.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import struct
 from fractions import Fraction
@@ -104,11 +105,14 @@ def ref_rne_code(fmt: FloatFormat, v: Fraction, negative: bool = False) -> int:
     """Nearest code of |v| (ties to the even code), saturating; sign from ``negative``."""
     a = abs(v)
     mags = _MAGS[fmt.name]
-    best = 0
-    for c, m in enumerate(mags):
-        db, dc = abs(a - mags[best]), abs(a - m)
-        if dc < db or (dc == db and c % 2 == 0):
-            best = c
+    hi = bisect.bisect_left(mags, a)          # mags[hi-1] < a <= mags[hi]
+    if hi >= len(mags):
+        best = len(mags) - 1                   # above the largest finite value: saturate
+    elif hi == 0 or mags[hi] == a:
+        best = hi
+    else:
+        dlo, dhi = a - mags[hi - 1], mags[hi] - a
+        best = hi - 1 if dlo < dhi else hi if dhi < dlo else (hi if hi % 2 == 0 else hi - 1)
     if fmt.signed and negative:
         best |= 1 << fmt.sign_bit
     return best

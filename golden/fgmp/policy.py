@@ -86,6 +86,13 @@ def collect_fisher(model: nn.Module, loss_fn: Callable[[nn.Module, object], torc
     samples: dict[str, list[torch.Tensor]] = {n: [] for n in layers}
     hooks = []
 
+    def pre_hook(mod, args):
+        x = args[0]
+        if torch.is_tensor(x) and x.is_floating_point() and not x.requires_grad:
+            # e.g. the model input: make it a leaf that records its gradient (nothing upstream)
+            return (x.detach().requires_grad_(True), *args[1:])
+        return None
+
     def fwd_hook(name):
         def hook(mod, args, out):
             x = args[0]
@@ -108,6 +115,7 @@ def collect_fisher(model: nn.Module, loss_fn: Callable[[nn.Module, object], torc
         for p in model.parameters():
             p.requires_grad_(True)
         for n, m in layers.items():
+            hooks.append(m.register_forward_pre_hook(pre_hook))
             hooks.append(m.register_forward_hook(fwd_hook(n)))
         for batch in batches:
             model.zero_grad(set_to_none=True)
@@ -510,7 +518,7 @@ class FGMPPlanner:
                 key = ("hw", S, fbar.numpy().tobytes(), tq)
                 out[n] = shared.setdefault(key, ActQuantParams("hw", S, fbar, alpha, tq, tau))
             elif cfg.policy == "magnitude":
-                key = ("magnitude", S, tau)
+                key = ("magnitude", S, fbar.numpy().tobytes(), tau)
                 out[n] = shared.setdefault(key, ActQuantParams("magnitude", S, fbar, alpha,
                                                                tau_real=tau))
             else:

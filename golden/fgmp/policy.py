@@ -66,14 +66,19 @@ class Calibration:
 
 def collect_fisher(model: nn.Module, loss_fn: Callable[[nn.Module, object], torch.Tensor],
                    batches: Iterable, *, act_rows: int = 512, seed: int = 0,
-                   row_filter: Callable[[object], torch.Tensor] | None = None) -> Calibration:
+                   act_batches: Iterable | None = None,
+                   act_forward: Callable[[nn.Module, object], object] | None = None
+                   ) -> Calibration:
     """Diagonal empirical Fisher over ``batches`` (``loss_fn(model, batch) -> scalar``).
 
     Weight Fisher: mean over batches of grad(W)². Activation Fisher: mean over batches and over
     input rows (all positions of all calls) of grad(x)² per channel. The model is run in eval
     mode (no dropout) with every parameter requiring grad; both are restored afterwards.
     act_rows: rows of each layer's calibration input kept (uniform sample) for the activation
-    threshold. Non-finite activations are ignored for amax."""
+    threshold. Non-finite activations are ignored for amax. With ``act_batches`` (and
+    ``act_forward(model, batch)``), the activation amax and row samples come from forward-only
+    passes over those batches instead of the loss passes (e.g. whole texts rather than the
+    loss's views), so the activation thresholds see the deployment input distribution."""
     t0 = time.perf_counter()
     layers = linear_layers(model)
     was_training = model.training
@@ -93,21 +98,30 @@ def collect_fisher(model: nn.Module, loss_fn: Callable[[nn.Module, object], torc
             return (x.detach().requires_grad_(True), *args[1:])
         return None
 
+    stats_on = [act_batches is None]
+
     def fwd_hook(name):
         def hook(mod, args, out):
             x = args[0]
+            if not stats_on[0]:
+                if x.requires_grad:
+                    x.register_hook(grad_hook(name))
+                return
             xd = x.detach().reshape(-1, x.shape[-1]).to(torch.float32)
             fin = torch.isfinite(xd)
             if bool(fin.any()):
                 amax[name] = max(amax[name], float(xd[fin].abs().max()))
             samples[name].append(xd[torch.randperm(xd.shape[0], generator=gen)[:act_rows]])
             if x.requires_grad:
-                def ghook(g, name=name):
-                    g2 = g.detach().reshape(-1, g.shape[-1]).to(torch.float64)
-                    af[name] += (g2 * g2).sum(0)
-                    arows[name] += g2.shape[0]
-                x.register_hook(ghook)
+                x.register_hook(grad_hook(name))
         return hook
+
+    def grad_hook(name):
+        def ghook(g):
+            g2 = g.detach().reshape(-1, g.shape[-1]).to(torch.float64)
+            af[name] += (g2 * g2).sum(0)
+            arows[name] += g2.shape[0]
+        return ghook
 
     n_batches = 0
     try:
@@ -127,6 +141,13 @@ def collect_fisher(model: nn.Module, loss_fn: Callable[[nn.Module, object], torc
                 if m.weight.grad is not None:
                     wf[n] += m.weight.grad.detach().float() ** 2
             n_batches += 1
+        if act_batches is not None:
+            if act_forward is None:
+                raise ValueError("act_batches needs act_forward(model, batch)")
+            stats_on[0] = True
+            with torch.no_grad():
+                for batch in act_batches:
+                    act_forward(model, batch)
     finally:
         for h in hooks:
             h.remove()

@@ -241,3 +241,15 @@ def test_non_multiple_of_16_layers_are_padded():
     assert q.fc.wq.shape == (8, 20) and q.fc.wq.meta.shape == (8, 2)
     x = torch.randn(4, 20)
     assert q(x).shape == (4, 8)
+
+
+def test_activation_statistics_from_separate_batches():
+    extra = [torch.randn(16, 32) * 5 for _ in range(2)]
+    cal = collect_fisher(TinyNet(), _loss, _batches(), act_rows=16, act_batches=extra,
+                         act_forward=lambda m, x: m(x))
+    ref = collect_fisher(TinyNet(), _loss, _batches(), act_rows=16)
+    assert cal.act_amax["fc1"] == max(float(x.abs().max()) for x in extra)
+    assert torch.equal(cal.weight_fisher["fc2"], ref.weight_fisher["fc2"])
+    assert torch.equal(cal.act_fisher["fc1"], ref.act_fisher["fc1"])
+    with pytest.raises(ValueError, match="act_forward"):
+        collect_fisher(TinyNet(), _loss, _batches(1), act_batches=extra)

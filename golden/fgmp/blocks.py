@@ -219,7 +219,7 @@ class PackedFGMP:
         return 8 * (len(self.codes) + len(self.scales)) + self.nblocks
 
 
-@dataclass
+@dataclass(eq=False)
 class FGMPTensor:
     """A tensor of FGMP blocks along the last dimension.
 

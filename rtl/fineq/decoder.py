@@ -1,0 +1,130 @@
+"""FineQ decoder: packed 32-bit words -> 12 (sign, magnitude) weights per word, in K order.
+
+The cluster formats are written here from SPEC §2 independently of the golden model (the golden
+``decode_word`` is what the regressions compare against, so the RTL must not borrow its tables).
+"""
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .common import WEIGHT, check_choice, check_int
+
+__all__ = ["FineQDecoder", "LAYOUT_BITS", "decode_cluster", "build_decoder", "WEIGHTS_PER_WORD",
+           "decoder_shapes"]
+
+#: Code widths of (w_p, w_(p+1)%3, w_(p+2)%3) in an outlier cluster, packed from bit 0 upwards.
+LAYOUT_BITS = {"321": (3, 2, 1), "330": (3, 3, 0)}
+WEIGHTS_PER_WORD = 12
+
+
+def _fields(layout: str, t: int) -> list[tuple[int, int]]:
+    """(width, offset) of the code of w0, w1, w2 in a cluster byte of type t."""
+    if t == 0:
+        return [(2, 0), (2, 2), (2, 4)]
+    p = t - 1
+    out = [None, None, None]
+    off = 0
+    for j, b in enumerate(LAYOUT_BITS[layout]):
+        out[(p + j) % 3] = (b, off)
+        off += b
+    return out
+
+
+def decode_cluster(m: Module, byte, layout: str, name: str = "cluster") -> list:
+    """Combinational decode of one cluster byte: 3 WEIGHT views (w0, w1, w2)."""
+    out = []
+    t = byte[6:8]
+    for i in range(3):
+        wt = Signal(WEIGHT, name=f"{name}_w{i}")
+        with m.Switch(t):
+            for tv in range(4):
+                width, off = _fields(layout, tv)[i]
+                with m.Case(tv):
+                    if width == 0:                       # "330" victim: level 0
+                        m.d.comb += wt.eq(0)
+                    else:
+                        code = byte[off:off + width]
+                        k = code[:width - 1] if width > 1 else Const(0, 1)
+                        m.d.comb += [wt.mag.eq(Cat(Const(1, 1), k)),   # |level| = 2k + 1
+                                     wt.sign.eq(code[width - 1])]
+        out.append(wt)
+    return out
+
+
+def decoder_shapes(side_width: int = 0):
+    """(input, output) payload shapes of the decoder stream."""
+    weights = data.ArrayLayout(WEIGHT, WEIGHTS_PER_WORD)
+    if side_width:
+        return (data.StructLayout({"word": 32, "side": side_width}),
+                data.StructLayout({"weights": weights, "side": side_width}))
+    return 32, weights
+
+
+class FineQDecoder(wiring.Component):
+    """Packed FineQ words -> per-weight (sign, magnitude), one word per cycle.
+
+    Parameters (keyword-only):
+        layout: ``"330"`` or ``"321"`` (SPEC §2 outlier-cluster layouts).
+        side_width: width of an opaque side field carried alongside each word (0 = none);
+            used by FineQCore to keep the tile's skip count aligned with its word.
+
+    Ports:
+        ``i``: stream of 32-bit words (``side_width`` > 0: struct ``word``, ``side``).
+        ``o``: stream of 12 ``WEIGHT`` (mag[2:0], sign[3]) in K order: weight ``3j + i`` is w_i of
+            the cluster at word bits [8j+7:8j] (the golden ``decode_word`` order);
+            with ``side_width`` > 0 a struct ``weights``, ``side``.
+
+    Timing: one register stage (``latency`` = 1 cycle), ``i.ready = ~o.valid | o.ready``, so a
+    word is accepted every cycle while the consumer is ready (throughput 1 word/cycle).
+    """
+
+    def __init__(self, *, layout: str = "330", side_width: int = 0):
+        self.layout = check_choice("layout", layout, LAYOUT_BITS)
+        self.side_width = check_int("side_width", side_width, 0, 32)
+        in_shape, out_shape = decoder_shapes(side_width)
+        super().__init__({
+            "i": In(stream.Signature(in_shape)),
+            "o": Out(stream.Signature(out_shape)),
+        })
+
+    metadata_properties = ("layout", "words_per_cycle", "weights_per_word")
+
+    @property
+    def latency(self) -> int:
+        """Cycles from an input handshake to the decoded word being valid on ``o``."""
+        return 1
+
+    @property
+    def words_per_cycle(self) -> int:
+        return 1
+
+    @property
+    def weights_per_word(self) -> int:
+        return WEIGHTS_PER_WORD
+
+    def elaborate(self, platform):
+        m = Module()
+        build_decoder(m, self.layout, self.i, self.o, side=bool(self.side_width))
+        return m
+
+
+def build_decoder(m: Module, layout: str, i, o, *, side: bool) -> None:
+    """The decoder stage into ``m`` (``i``/``o`` stream interfaces of FineQDecoder's shapes)."""
+    word = i.payload.word if side else i.payload
+    decoded = []
+    for j in range(4):
+        decoded += decode_cluster(m, word[8 * j:8 * j + 8], layout, f"dec_c{j}")
+    # Datapath register without reset (only the valid flag is control state).
+    held = Signal(o.payload.shape(), reset_less=True, name="dec_word")
+    m.d.comb += o.payload.eq(held)
+    weights = held.weights if side else held
+    m.d.comb += i.ready.eq(~o.valid | o.ready)
+    with m.If(o.ready):
+        m.d.sync += o.valid.eq(0)
+    with m.If(i.valid & i.ready):
+        m.d.sync += o.valid.eq(1)
+        m.d.sync += [weights[n].eq(d) for n, d in enumerate(decoded)]
+        if side:
+            m.d.sync += held.side.eq(i.payload.side)

@@ -20,6 +20,7 @@ __all__ = ["BlockSpec", "block", "blocks", "get_block", "BlockError"]
 _BLOCK_MODULES = [
     "rtl.formats",
     "rtl.fineq",
+    "rtl.fgmp",
 ]
 
 _REGISTRY: dict[str, "BlockSpec"] = {}

@@ -1,0 +1,121 @@
+"""Integer building blocks shared by the datapaths: balanced adder trees, leading-zero count,
+squarer, exact division of a short prefix by 3, conditional negation without incrementers.
+
+All functions add combinational logic to a ``Module`` (or return an expression) and size every
+result exactly from the operand widths; the docstrings state the widths.
+"""
+from __future__ import annotations
+
+from amaranth import Cat, Const, Mux, Signal, signed, unsigned
+from amaranth.hdl import Value
+
+__all__ = ["clog2", "tree_sum", "lzc", "square", "div3_prefix", "signed_sum"]
+
+
+def clog2(n: int) -> int:
+    """Smallest w with 2**w >= n (0 for n <= 1)."""
+    return max(0, (n - 1).bit_length())
+
+
+def tree_sum(values):
+    """Balanced adder tree of ``values`` (Amaranth widens every addition by one bit, so the
+    result is exact). A single value is returned unchanged."""
+    vals = list(values)
+    if not vals:
+        raise ValueError("tree_sum of nothing")
+    while len(vals) > 1:
+        nxt = [vals[i] + vals[i + 1] for i in range(0, len(vals) - 1, 2)]
+        if len(vals) % 2:
+            nxt.append(vals[-1])
+        vals = nxt
+    return vals[0]
+
+
+def _lzc_rec(m, bits: list, name: str):
+    """(count bits LSB first, all-zero) of a power-of-two-long bit list (MSB last). Every
+    level's results are Signals: Amaranth does not share repeated sub-expressions."""
+    n = len(bits)
+    if n == 1:
+        return [], ~bits[0]
+    k = n // 2
+    cl, zl = _lzc_rec(m, bits[:k], name + "l")
+    ch, zh = _lzc_rec(m, bits[k:], name + "h")
+    cnt = Signal(len(ch) + 1, name=f"{name}_c")
+    zero = Signal(name=f"{name}_z")
+    if ch:
+        m.d.comb += cnt.eq(Cat(Mux(zh, Cat(*cl), Cat(*ch)), zh))
+    else:
+        m.d.comb += cnt.eq(zh)
+    m.d.comb += zero.eq(zh & zl)
+    return [cnt[i] for i in range(len(cnt))], zero
+
+
+def lzc(m, v: Value, name: str = "lzc") -> Signal:
+    """Leading-zero count of the unsigned value ``v`` (width W): a ``Signal(range(W + 1))``,
+    equal to W when ``v`` is 0. Log-depth tree (pairs of halves); the input is padded at the
+    bottom with a 1 to a power of two so that the all-zero case needs no special handling."""
+    v = Value.cast(v)
+    W = len(v)
+    P = 1 << clog2(W + 1)
+    bits = [Const(1, 1)] + [Const(0, 1)] * (P - W - 1) + [v[i] for i in range(W)]
+    count, _ = _lzc_rec(m, bits, name)
+    out = Signal(range(W + 1), name=name)
+    m.d.comb += out.eq(Cat(*count))
+    return out
+
+
+def square(m, v: Value, name: str = "sq") -> Signal:
+    """Exact square of an unsigned value (width n -> 2n bits) from the symmetric partial products
+    only: v² = Σ_i v_i·4^i + Σ_{i<j} v_i·v_j·2^(i+j+1), about half the partial-product bits of a
+    general n×n multiplier. Rows are summed by a balanced adder tree."""
+    v = Value.cast(v)
+    n = len(v)
+    rows = []
+    for i in range(n):
+        # v_i·(2^(2i) + Σ_{j>i} v_j·2^(i+j+1)) = (v_i & Cat(1, 0, v[i+1:])) << 2i
+        row = Cat(v[i], Const(0, 1), *[v[i] & v[j] for j in range(i + 1, n)])
+        rows.append(row << (2 * i) if i else row)
+    out = Signal(2 * n, name=name)
+    m.d.comb += out.eq(tree_sum(rows))
+    return out
+
+
+def div3_prefix(m, v: Value, name: str = "div3"):
+    """Long division of the unsigned value ``v`` by 3, MSB first: returns (quotient, remainder)
+    Signals with ``v = 3·q + r``, 0 <= r < 3. One 2-bit remainder step per input bit (a chain of
+    small cells, no multiplier): used on the top bits of a significand, the lower bits only
+    decide the sticky bit."""
+    v = Value.cast(v)
+    n = len(v)
+    r = Const(0, 2)
+    qbits = []
+    for i in reversed(range(n)):
+        t = Signal(3, name=f"{name}_t{i}")
+        m.d.comb += t.eq(Cat(v[i], r))               # 2r + bit, 0..5
+        ge = t >= 3
+        qbits.append(ge)
+        r = Signal(2, name=f"{name}_r{i}")
+        m.d.comb += r.eq(Mux(ge, t - 3, t)[:2])
+    q = Signal(n, name=f"{name}_q")
+    rem = Signal(2, name=f"{name}_r")
+    m.d.comb += [q.eq(Cat(*reversed(qbits))), rem.eq(r)]
+    return q, rem
+
+
+def signed_sum(m, magnitudes, negs, name: str = "ssum") -> Signal:
+    """Σ_i (−1)^negs[i]·magnitudes[i] exactly, without one incrementer per negative term:
+    two's complement −t = ~t + 1, so the tree adds the one's complements of the negative terms
+    (each in w+1 signed bits, which holds −t−1 for 0 <= t < 2^w) and the count of negative terms
+    once. Returns a signed Signal of the exact width."""
+    terms = []
+    w = max(len(Value.cast(t)) for t in magnitudes)
+    for t, s in zip(magnitudes, negs):
+        ts = Cat(Value.cast(t), Const(0, w + 1 - len(Value.cast(t)))).as_signed()   # w+1 signed
+        terms.append(Mux(s, ~ts, ts))
+    count = tree_sum([Value.cast(s).as_unsigned() for s in negs])
+    total = tree_sum(terms) + count
+    n = len(magnitudes)
+    width = w + clog2(n) + 1
+    out = Signal(signed(width), name=name)
+    m.d.comb += out.eq(total)
+    return out

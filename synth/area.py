@@ -1,103 +1,63 @@
-"""Area of one block configuration: generic Yosys cells and a CMOS transistor estimate.
+"""Area of one block configuration: generic Yosys cells, a CMOS transistor estimate, and the
+liberty-mapped area (µm², NAND2 equivalents), hierarchy groups and a timing estimate.
 
-    python -m synth.area BLOCK [--param NAME=VALUE ...] [--json]
+    python -m synth.area BLOCK [--param NAME=VALUE ...] [--liberty PATH] [--json]
 
-Flow (one script for every block): Amaranth RTLIL -> ``hierarchy -check``, ``proc``,
-``check -assert`` (structural lint: no undriven or multiply-driven nets, no logic loops) ->
-``synth -flatten`` (generic gates via ABC) -> ``dfflegalize`` to plain positive-edge D flip-flops
-(so that ``stat -tech cmos`` knows every cell: its transistor count is complete, no "+") ->
-``stat -tech cmos -json``. Results are cached under build/synth/area/ by a hash of the RTLIL,
-the script and the Yosys version.
+The flow is synth.flow (one Yosys script for every block; docs/synth.md): Amaranth RTLIL ->
+``hierarchy -check; proc; flatten; check -assert`` (structural lint) -> generic synthesis ->
+``dfflegalize`` to plain D flip-flops -> ``stat -tech cmos`` (complete transistor count), and
+the same netlist mapped to the liberty (``dfflibmap`` + ``abc -liberty``) -> ``stat -liberty``.
+Results are cached under build/synth/flow/ by a hash of RTLIL, script, liberty and Yosys version.
+
+``--json`` prints one JSON object with at least: block, params, cells, transistors,
+yosys_version (and area_um2, nand2_eq, lib_cells, groups, timing, latency). Errors (unknown
+block or parameter, failed synthesis, bad liberty): one line on stderr, exit code 2.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from rtl.generate import elaborate
 from rtl.registry import BlockError, get_block
 
-from .yosys import YosysError, run_script, yosys_version
+from .flow import ROOT, FlowError, synthesize
+from .liberty import LibertyError
 
-__all__ = ["area", "AREA_SCRIPT", "main"]
-
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "build" / "synth" / "area"
-
-AREA_SCRIPT = """\
-read_rtlil design.il
-hierarchy -check -top {top}
-proc
-check -assert
-synth -flatten -top {top}
-dfflegalize -cell $_DFF_P_ 01
-opt_clean
-tee -q -o stat.json stat -tech cmos -json
-"""
+__all__ = ["area", "main", "ROOT"]
 
 
-def _parse_stat(path: Path, top: str) -> dict[str, Any]:
-    data = json.loads(path.read_text())
-    design = data.get("design") or data["modules"][f"\\{top}"]
-    transistors = str(design.get("estimated_num_transistors", ""))
-    if not transistors.isdigit():
-        raise YosysError(f"transistor estimate incomplete ({transistors!r}): a cell type has no "
-                         f"CMOS cost; cells: {design['num_cells_by_type']}")
-    return {
-        "cells": int(design["num_cells"]),
-        "cells_by_type": dict(sorted(design["num_cells_by_type"].items())),
-        "transistors": int(transistors),
-    }
-
-
-def area(block: str, params: dict[str, Any] | None = None, *, use_cache: bool = True) -> dict[str, Any]:
-    gen = elaborate(block, params)
-    il = gen.rtlil()
-    script = AREA_SCRIPT.format(top=block)
-    version = yosys_version()
-    key = hashlib.sha256((il + script + version).encode()).hexdigest()[:16]
-    work = CACHE / f"{block}-{key}"
-    result_path = work / "result.json"
-    if use_cache and result_path.exists():
-        return json.loads(result_path.read_text())
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "design.il").write_text(il)
-    run_script(script, work)
-    result = {
-        "block": block,
-        "params": gen.params,
-        **_parse_stat(work / "stat.json", block),
-        "latency": getattr(gen.component, "latency", None),
-        "yosys_version": version,
-    }
-    result_path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    return result
+def area(block: str, params: dict[str, Any] | None = None, *, use_cache: bool = True,
+         liberty=None) -> dict[str, Any]:
+    """Synthesis result of one configuration (see synth.flow.synthesize)."""
+    return synthesize(block, params, liberty=liberty, use_cache=use_cache)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m synth.area", description=__doc__.split("\n")[0])
     ap.add_argument("block")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--liberty", type=Path, help="liberty file (default synth/lib/mpaccel45.lib)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--no-cache", action="store_true")
     args = ap.parse_args(argv)
     try:
         spec = get_block(args.block)
-        result = area(args.block, spec.parse(args.param), use_cache=not args.no_cache)
-    except BlockError as e:
+        result = area(args.block, spec.parse(args.param), use_cache=not args.no_cache,
+                      liberty=args.liberty)
+    except (BlockError, FlowError, LibertyError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except YosysError as e:
-        print(f"error: synthesis of '{args.block}' failed: {e}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
-        print(f"{result['block']}: {result['cells']} cells, {result['transistors']} transistors "
+        t = result["timing"]
+        print(f"{result['block']}: {result['cells']} cells, {result['transistors']} transistors; "
+              f"{result['area_um2']:.1f} um2 = {result['nand2_eq']:.0f} NAND2-eq "
+              f"({result['lib_cells']} cells of {result['liberty']}); critical path "
+              f"{t['critical_path_ns']:.3f} ns, depth {t['logic_depth']} "
               f"(yosys {result['yosys_version']})")
     return 0
 

@@ -20,7 +20,7 @@ from .stimulus import STIM_REV, make_workload, stimulus_key
 
 __all__ = ["measure_energy", "EnergyError", "ENERGY_REV"]
 
-ENERGY_REV = "1"
+ENERGY_REV = "2"
 
 
 class EnergyError(RuntimeError):
@@ -28,9 +28,11 @@ class EnergyError(RuntimeError):
 
 
 def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = None, *,
-                   liberty=None, use_cache: bool = True) -> dict[str, Any]:
+                   liberty=None, use_cache: bool = True, glitches: bool = True) -> dict[str, Any]:
+    """Zero-delay energy (``energy_*``) and, with ``glitches``, unit-delay energy including
+    hazards (``glitch_energy_*``)."""
     work = ROOT / result["work_dir"]
-    key = stimulus_key(stimulus, args) + ENERGY_REV + STIM_REV
+    key = stimulus_key(stimulus, args) + ENERGY_REV + STIM_REV + ("g" if glitches else "")
     path = work / f"energy-{stimulus}-{key}.json"
     if use_cache and path.exists():
         return json.loads(path.read_text())
@@ -40,7 +42,7 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
     props.update(result["params"])
     wl = make_workload(stimulus, props, args)
     net = Netlist.load(work / "mapped.json", lib, result["block"])
-    sim = GateSim(net)
+    sim = GateSim(net, glitches=glitches)
     h = StreamHarness(sim, wl.sources, wl.sinks)
     h.reset(2)
     sim.counting = True
@@ -85,6 +87,15 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
         "info": wl.info,
         "sim_seconds": round(time.monotonic() - t0, 1),
     }
+    if glitches:
+        g = energy(sim, glitches=True)
+        out.update({
+            "glitch_energy_fj": round(g.total_fj, 3),
+            "glitch_energy_per_mac_fj": round(g.total_fj / wl.macs, 5) if wl.macs else None,
+            "glitch_by_group_fj": {k: round(v, 3) for k, v in g.by_group_fj.items()},
+            "glitch_toggle_rate": round(g.toggle_rate, 5),
+            "unit_delay_max_steps": sim.max_steps,
+        })
     del first_src
     path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     return out

@@ -32,8 +32,14 @@ class SimError(RuntimeError):
 
 
 class GateSim:
-    def __init__(self, net: Netlist):
+    """``glitches=True`` also runs a unit-delay pass per cycle (every cell switches one time
+    unit after its inputs; all cells are evaluated in lock-step until nothing changes) and
+    counts every transition, hazards included, in ``toggles_ud``; ``toggles`` always holds the
+    zero-delay count (settled value changed since the previous cycle)."""
+
+    def __init__(self, net: Netlist, glitches: bool = False):
         self.net = net
+        self.glitches = glitches
         n = net.n_nets
         self.val = np.zeros(n, dtype=np.uint8)
         self.val[1] = 1
@@ -88,9 +94,20 @@ class GateSim:
         self.clock_net = next(iter(clocks)) if clocks else None
         if len(clocks) > 1:
             raise SimError(f"{net.top}: more than one clock net; the simulator supports one")
+        # unit-delay evaluation: all combinational outputs at once, one matrix per input count
+        self.ud = []
+        by_k: dict[int, list] = {}
+        for in_mat, outs, offs, w in self.levels:      # rows padded with net 0 (constant 0)
+            by_k.setdefault(in_mat.shape[1], []).append((in_mat, outs, offs, w))
+        for k, parts in sorted(by_k.items()):
+            self.ud.append((np.concatenate([p[0] for p in parts]),
+                            np.concatenate([p[1] for p in parts]),
+                            np.concatenate([p[2] for p in parts]), parts[0][3]))
         self.ports = net.ports
         self.prev = self.val.copy()
         self.toggles = np.zeros(n, dtype=np.int64)
+        self.toggles_ud = np.zeros(n, dtype=np.int64)
+        self.max_steps = 0
         self.cycles = 0
         self.counting = False
 
@@ -113,8 +130,28 @@ class GateSim:
     # ---- evaluation ------------------------------------------------------------------------
     def settle(self) -> None:
         val, lut = self.val, self.lut
-        for in_mat, outs, offs, w in self.levels:
-            val[outs] = lut[offs + val[in_mat] @ w]
+        if self.glitches and self.counting:
+            # inputs and flip-flop outputs switched at t = 0: count them, then step the logic
+            self.toggles_ud += val != self.prev
+            steps = 0
+            while True:
+                news = [(outs, lut[offs + val[in_mat] @ w]) for in_mat, outs, offs, w in self.ud]
+                changed = False
+                for outs, new in news:
+                    diff = new != val[outs]
+                    if diff.any():
+                        changed = True
+                        self.toggles_ud[outs[diff]] += 1   # outputs are unique
+                        val[outs] = new
+                if not changed:
+                    break
+                steps += 1
+                if steps > 10000:
+                    raise SimError(f"{self.net.top}: unit-delay evaluation does not settle")
+            self.max_steps = max(self.max_steps, steps)
+        else:
+            for in_mat, outs, offs, w in self.levels:
+                val[outs] = lut[offs + val[in_mat] @ w]
         if self.counting:
             self.toggles += val != self.prev
             self.cycles += 1
@@ -136,10 +173,12 @@ class EnergyResult:
     extra: dict = field(default_factory=dict)
 
 
-def energy(sim: GateSim) -> EnergyResult:
+def energy(sim: GateSim, glitches: bool = False) -> EnergyResult:
+    """Energy of the counted cycles; ``glitches`` uses the unit-delay toggle counts."""
     net = sim.net
     cap = net.switched_cap()
-    e_net = 0.5 * VDD * VDD * sim.toggles * cap
+    toggles = sim.toggles_ud if glitches else sim.toggles
+    e_net = 0.5 * VDD * VDD * toggles * cap
     groups = net.net_group()
     by = np.bincount(groups, weights=e_net, minlength=len(net.group_names))
     clock_fj = sim.cycles * VDD * VDD * net.clock_cap()
@@ -159,7 +198,7 @@ def energy(sim: GateSim) -> EnergyResult:
         total_fj=float(e_net.sum() + clock_fj),
         clock_fj=float(clock_fj),
         by_group_fj=dict(sorted(by_group.items(), key=lambda kv: -kv[1])),
-        toggle_rate=float(sim.toggles.sum() / driven / max(1, sim.cycles)),
+        toggle_rate=float(toggles.sum() / driven / max(1, sim.cycles)),
     )
 
 

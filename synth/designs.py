@@ -1,0 +1,95 @@
+"""The declarative list of designs the reports compare: block + parameters + energy workloads.
+
+A :class:`Design` names a registered block (``rtl.generate --list``), its parameters, the energy
+workloads to run on its gate-level netlist (``synth.stimulus`` names + arguments) and whether it
+belongs to the default set of ``make area`` (the rest run with ``make area-full`` or
+``python -m synth.sweep``). A block that is not registered yet is reported as "not available
+yet"; nothing else needs to change when it lands.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Design", "DESIGNS", "FINEQ_SIZES", "DEFAULT_FINEQ_SIZES", "design", "designs",
+           "FGMP_P"]
+
+FINEQ_SIZES = (4, 8, 16, 32)
+DEFAULT_FINEQ_SIZES = (4, 8, 16)
+FGMP_P = (0.7, 0.9)
+
+
+@dataclass(frozen=True)
+class Design:
+    key: str
+    block: str
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    family: str = "blocks"
+    energy: dict[str, tuple[str, dict]] = field(default_factory=dict)   # name -> (stimulus, args)
+    default: bool = True
+
+    def as_json(self) -> dict:
+        return {"key": self.key, "block": self.block, "params": self.params, "label": self.label,
+                "family": self.family, "energy": {k: list(v) for k, v in self.energy.items()},
+                "default": self.default}
+
+    def params_text(self) -> str:
+        return json.dumps(self.params, sort_keys=True)
+
+
+def _fineq() -> list[Design]:
+    out = []
+    for n in FINEQ_SIZES:
+        dflt = n in DEFAULT_FINEQ_SIZES
+        e = {"minilm": ("fineq_array", {})}
+        out += [
+            Design(f"fineq/temporal/{n}x{n}", "temporal_array", {"rows": n, "cols": n},
+                   f"temporal {n}x{n}", "fineq", e, dflt),
+            Design(f"fineq/int4/{n}x{n}", "binary_array", {"rows": n, "cols": n, "weight_bits": 4},
+                   f"INT8xINT4 {n}x{n}", "fineq", e, dflt),
+            Design(f"fineq/int8/{n}x{n}", "binary_array", {"rows": n, "cols": n, "weight_bits": 8},
+                   f"INT8xINT8 {n}x{n}", "fineq", e, dflt),
+        ]
+    out.append(Design("fineq/decoder", "fineq_decoder", {}, "FineQ decoder", "fineq-extra"))
+    out.append(Design("fineq/core/16x16", "fineq_core", {"rows": 16, "cols": 16},
+                      "FineQ core 16x16 (decoder + array)", "fineq-extra", {}, False))
+    return out
+
+
+def _fgmp() -> list[Design]:
+    vm = {"mode_fp4xfp4": ("fgmp_vmac", {"mode": "fp4xfp4"}),
+          "mode_fp4xfp8": ("fgmp_vmac", {"mode": "fp4xfp8"}),
+          "mode_fp8xfp4": ("fgmp_vmac", {"mode": "fp8xfp4"}),
+          "mode_fp8xfp8": ("fgmp_vmac", {"mode": "fp8xfp8"})}
+    for p in FGMP_P:
+        vm[f"p{p}"] = ("fgmp_vmac", {"p": p})
+    fp8 = {"mode_fp8xfp8": ("fgmp_vmac", {"mode": "fp8xfp8"})}
+    for p in FGMP_P:
+        fp8[f"p{p}"] = ("fgmp_vmac", {"p": p, "all_fp8": True})
+    return [
+        Design("fgmp/vmac", "vmac", {"lanes": 4}, "FGMP VMAC (4 lanes)", "fgmp", vm),
+        Design("fgmp/fp8_vmac", "fp8_vmac", {"lanes": 4}, "FP8-only VMAC (4 lanes)", "fgmp", fp8),
+        Design("fgmp/act_quant", "act_quant", {}, "activation quantizer", "fgmp",
+               {"minilm": ("fgmp_act_quant", {})}),
+    ]
+
+
+def _formats() -> list[Design]:
+    return [Design(f"formats/{b}", b, {}, b, "formats") for b in
+            ("e4m3_encoder", "e2m1_encoder", "e4m3_decoder", "e2m1_decoder")]
+
+
+DESIGNS: list[Design] = _fineq() + _fgmp() + _formats()
+
+
+def design(key: str) -> Design:
+    for d in DESIGNS:
+        if d.key == key:
+            return d
+    raise KeyError(f"unknown design {key!r}")
+
+
+def designs(full: bool = False) -> list[Design]:
+    return [d for d in DESIGNS if full or d.default]

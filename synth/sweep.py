@@ -1,0 +1,176 @@
+"""Design-space sweeps: synthesis (+ optional energy) over a grid of configurations.
+
+    python -m synth.sweep [--sizes 4,8,16,32] [--weight-bits 4,8] [--codings csd,unary]
+                          [--layouts 330,321] [--lanes 1,2,4,8] [--families fineq,fgmp]
+                          [--energy] [--jobs 2] [--liberty PATH] [--out build/synth/sweep]
+
+Every point is one (block, parameters) configuration of a registered block; blocks not
+registered yet are listed as "not available yet". Points run on ``--jobs`` worker processes
+(default 2, both cores) with a progress bar. Synthesis and energy results are cached per
+configuration (build/synth/flow/), so an interrupted sweep resumes where it stopped: finished
+points are cache hits. Writes ``sweep.json``, ``sweep.csv`` and ``sweep.md`` to ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .designs import Design
+from .evaluate import evaluate
+from .flow import ROOT, load_library
+from .liberty import LibertyError
+
+__all__ = ["points", "run_sweep", "main"]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def _strs(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def points(args) -> list[Design]:
+    out: list[Design] = []
+    fams = set(args.families)
+    e = {"minilm": ("fineq_array", {})} if args.energy else {}
+    if "fineq" in fams:
+        for n in args.sizes:
+            for coding in args.codings:
+                out.append(Design(f"sweep/temporal/{coding}/{n}x{n}", "temporal_array",
+                                  {"rows": n, "cols": n, "coding": coding}, f"temporal {coding} {n}x{n}",
+                                  "fineq", e))
+            for wb in args.weight_bits:
+                out.append(Design(f"sweep/int{wb}/{n}x{n}", "binary_array",
+                                  {"rows": n, "cols": n, "weight_bits": wb}, f"INT8xINT{wb} {n}x{n}",
+                                  "fineq", e))
+        for layout in args.layouts:
+            out.append(Design(f"sweep/decoder/{layout}", "fineq_decoder", {"layout": layout},
+                              f"decoder {layout}", "fineq-extra"))
+            for n in args.core_sizes:
+                out.append(Design(f"sweep/core/{layout}/{n}x{n}", "fineq_core",
+                                  {"rows": n, "cols": n, "layout": layout}, f"core {layout} {n}x{n}",
+                                  "fineq-extra"))
+    if "fgmp" in fams:
+        for lanes in args.lanes:
+            out.append(Design(f"sweep/vmac/{lanes}", "vmac", {"lanes": lanes}, f"vmac {lanes} lanes", "fgmp"))
+            out.append(Design(f"sweep/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
+                              f"fp8_vmac {lanes} lanes", "fgmp"))
+        out.append(Design("sweep/act_quant", "act_quant", {}, "act_quant", "fgmp"))
+    return out
+
+
+def _job(args):
+    d, liberty = args
+    t0 = time.monotonic()
+    row = evaluate(d, liberty=liberty)
+    row["seconds"] = round(time.monotonic() - t0, 1)
+    return row
+
+
+def _cost(d: Design) -> float:
+    n = d.params.get("rows", 4) * d.params.get("cols", 4)
+    return n * {8: 4.0, 4: 2.0}.get(d.params.get("weight_bits"), 1.0)
+
+
+def run_sweep(pts: list[Design], *, jobs: int = 2, liberty=None, progress: bool = True) -> list[dict]:
+    rows: dict[str, dict] = {}
+    order = sorted(pts, key=_cost, reverse=True)
+    bar = tqdm(total=len(order), desc="sweep", unit="design", disable=not progress)
+    try:
+        if jobs > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as ex:
+                futs = {ex.submit(_job, (d, liberty)): d for d in order}
+                for f in as_completed(futs):
+                    row = f.result()
+                    rows[row["key"]] = row
+                    bar.set_postfix_str(row["key"])
+                    bar.update()
+        else:
+            for d in order:
+                row = _job((d, liberty))
+                rows[row["key"]] = row
+                bar.set_postfix_str(row["key"])
+                bar.update()
+    finally:
+        bar.close()
+    return [rows[d.key] for d in pts if d.key in rows]
+
+
+def _flat(row: dict) -> dict:
+    out = {"key": row["key"], "block": row["block"], "params": json.dumps(row["params"], sort_keys=True),
+           "status": row["status"]}
+    if row["status"] == "ok":
+        s = row["synth"]
+        out.update(cells=s["cells"], transistors=s["transistors"], lib_cells=s["lib_cells"],
+                   area_um2=s["area_um2"], nand2_eq=s["nand2_eq"], flip_flops=s["flip_flops"],
+                   critical_path_ns=s["timing"]["critical_path_ns"], logic_depth=s["timing"]["logic_depth"])
+        e = row.get("energy", {}).get("minilm")
+        if e and e.get("status") == "ok":
+            out.update(energy_per_mac_fj=e["energy_per_mac_fj"], cycles_per_vector=e["cycles_per_vector"])
+    elif row.get("error"):
+        out["error"] = row["error"]
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m synth.sweep", description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=_ints, default=[4, 8, 16, 32])
+    ap.add_argument("--weight-bits", type=_ints, default=[4, 8])
+    ap.add_argument("--codings", type=_strs, default=["csd"])
+    ap.add_argument("--layouts", type=_strs, default=["330", "321"])
+    ap.add_argument("--core-sizes", type=_ints, default=[16])
+    ap.add_argument("--lanes", type=_ints, default=[1, 2, 4, 8])
+    ap.add_argument("--families", type=_strs, default=["fineq", "fgmp"])
+    ap.add_argument("--energy", action="store_true", help="also run the energy workloads (arrays)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--liberty", type=Path)
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "synth" / "sweep")
+    ap.add_argument("--list", action="store_true", help="print the points and exit")
+    args = ap.parse_args(argv)
+    try:
+        load_library(args.liberty)
+    except LibertyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    pts = points(args)
+    if args.list:
+        for d in pts:
+            print(d.key, d.block, d.params_text())
+        return 0
+    t0 = time.monotonic()
+    try:
+        rows = run_sweep(pts, jobs=args.jobs, liberty=args.liberty)
+    except LibertyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    flat = [_flat(r) for r in rows]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "sweep.json").write_text(json.dumps(rows, indent=1, sort_keys=True, default=str) + "\n")
+    fields = sorted({k for r in flat for k in r}, key=lambda k: list(flat[0]).index(k) if k in flat[0] else 99)
+    with open(args.out / "sweep.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(flat)
+    lines = ["| key | status | area µm² | NAND2-eq | transistors | crit. path ns | energy/MAC fJ |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in flat:
+        lines.append(f"| {r['key']} | {r['status']} | {r.get('area_um2', '')} | {r.get('nand2_eq', '')} | "
+                     f"{r.get('transistors', '')} | {r.get('critical_path_ns', '')} | {r.get('energy_per_mac_fj', '')} |")
+    (args.out / "sweep.md").write_text("\n".join(lines) + "\n")
+    for r in flat:
+        print(f"{r['key']:32s} {r['status']:18s} {r.get('area_um2', ''):>12} {r.get('energy_per_mac_fj', '')}")
+    print(f"({len(rows)} points, {time.monotonic() - t0:.0f} s; {args.out}/sweep.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Bad input to the synthesis CLIs: one error line naming the file or cell, exit code 2."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synth.liberty import liberty_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args, code=None):
+    cmd = [sys.executable, *(["-c", code] if code else []), *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def one_error_line(out, *needles):
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("error: ")
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def _libs(tmp_path):
+    text = liberty_text()
+    bad = tmp_path / "broken.lib"
+    bad.write_text(text[: len(text) // 2])
+    s, e = text.index("  cell (DFF_X1)"), text.rindex("}")
+    noff = tmp_path / "noff.lib"
+    noff.write_text(text[:s] + text[e:])
+    return {"missing": tmp_path / "missing.lib", "malformed": bad, "nocell": noff}
+
+
+@pytest.mark.parametrize("kind,needle", [
+    ("missing", "not found"), ("malformed", "malformed"), ("nocell", "flip-flop")])
+@pytest.mark.parametrize("cli", ["synth.area", "synth.report", "synth.sweep"])
+def test_bad_liberty(tmp_path, kind, needle, cli):
+    lib = _libs(tmp_path)[kind]
+    args = ["e2m1_decoder"] if cli == "synth.area" else ["--out", str(tmp_path / "o")]
+    if cli == "synth.sweep":
+        args += ["--families", "fineq", "--sizes", "2"]
+    out = run("-m", cli, *args, "--liberty", str(lib))
+    one_error_line(out, str(lib.name), needle)
+
+
+@pytest.mark.parametrize("block,needle", [
+    ("synth_test_loop", "RTL conversion"),           # Amaranth refuses the combinational loop
+    ("synth_test_unknown_cell", "no_such_cell"),     # Yosys hierarchy -check fails
+])
+def test_block_that_fails_synthesis(block, needle):
+    code = ("import sys; sys.path.insert(0, 'tests/synth'); import conftest; "
+            "conftest.register_loop_block(); from synth.area import main; "
+            f"sys.exit(main(['{block}', '--json', '--no-cache']))")
+    out = run(code=code)
+    one_error_line(out, f"synthesis of '{block}' failed", needle)
+
+
+def test_unknown_block_and_parameter():
+    one_error_line(run("-m", "synth.area", "nope"), "unknown block 'nope'")
+    one_error_line(run("-m", "synth.area", "temporal_array", "--param", "rows=0"), "rows")

@@ -1,0 +1,64 @@
+"""Cross-check of the two area measures, and the 5 % area regression guard."""
+import json
+
+import pytest
+
+from synth import baseline as bl
+from synth.designs import Design
+from synth.flow import ROOT, synthesize
+from synth.report import ranking_check
+
+SMALL = [("e2m1_decoder", {}), ("e4m3_decoder", {}), ("e2m1_encoder", {}), ("e4m3_encoder", {}),
+         ("temporal_array", {"rows": 2, "cols": 2}),
+         ("binary_array", {"rows": 2, "cols": 2, "weight_bits": 4}),
+         ("binary_array", {"rows": 2, "cols": 2, "weight_bits": 8})]
+
+
+def _rows(configs):
+    return [{"key": f"{b}{sorted(p.items())}", "status": "ok", "synth": synthesize(b, p)}
+            for b, p in configs]
+
+
+def test_area_ranking_same_under_transistors_and_liberty_area():
+    same, n = ranking_check(_rows(SMALL))
+    assert n == len(SMALL) and same
+
+
+@pytest.mark.slow
+def test_area_ranking_default_report():
+    rep = ROOT / "build" / "synth" / "report.json"
+    if not rep.exists():
+        pytest.skip("run make area first")
+    data = json.loads(rep.read_text())
+    assert data["ranking_consistent"], "ranking differs between transistors and liberty area"
+
+
+def test_ranking_check_detects_a_difference():
+    rows = [{"key": "a", "status": "ok", "synth": {"transistors": 10, "area_um2": 5.0}},
+            {"key": "b", "status": "ok", "synth": {"transistors": 20, "area_um2": 4.0}}]
+    assert ranking_check(rows) == (False, 2)
+
+
+def test_guard_passes_against_stored_baseline():
+    """The stored baseline of the installed Yosys: small designs are re-synthesized (cached
+    afterwards), bigger ones compared when `make area` has cached them."""
+    path = bl.baseline_path()
+    if not path.exists():
+        pytest.skip(f"no baseline for this yosys version ({path.name})")
+    fails, _ = bl.check(path)
+    assert not fails, "\n".join(fails)
+
+
+def test_guard_fails_on_growth_and_names_the_update(tmp_path):
+    d = Design("formats/e2m1_decoder", "e2m1_decoder", {})
+    r = synthesize(d.block, d.params)
+    base = {"designs": {d.key: {"block": d.block, "params": {},
+                                "area_um2": r["area_um2"] / 1.06, "transistors": r["transistors"],
+                                "cells": r["cells"]}}}
+    p = tmp_path / "yosys-test.json"
+    p.write_text(json.dumps(base))
+    fails, _ = bl.check(p)
+    assert len(fails) == 1 and "area_um2 grew 6.0 %" in fails[0] and "make area-baseline" in fails[0]
+    base["designs"][d.key]["area_um2"] = r["area_um2"] / 1.04     # within 5 %
+    p.write_text(json.dumps(base))
+    assert bl.check(p)[0] == []

@@ -23,7 +23,6 @@ import re
 import sys
 import time
 
-import torch
 
 from golden.fineq import LAYOUTS, quantize, quantize_coarse_mixed, quantize_rtn
 from golden import models

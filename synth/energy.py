@@ -20,7 +20,7 @@ from .stimulus import STIM_REV, make_workload, stimulus_key
 
 __all__ = ["measure_energy", "EnergyError", "ENERGY_REV"]
 
-ENERGY_REV = "2"
+ENERGY_REV = "3"
 
 
 class EnergyError(RuntimeError):
@@ -43,6 +43,8 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
     wl = make_workload(stimulus, props, args)
     net = Netlist.load(work / "mapped.json", lib, result["block"])
     sim = GateSim(net, glitches=glitches)
+    for port, value in wl.constants.items():
+        sim.set(port, value)
     h = StreamHarness(sim, wl.sources, wl.sinks)
     h.reset(2)
     sim.counting = True
@@ -82,6 +84,13 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
         "clock_fj": round(e.clock_fj, 3),
         "by_group_fj": {k: round(v, 3) for k, v in e.by_group_fj.items()},
         "toggle_rate": round(e.toggle_rate, 5),
+        "gated_energy_fj": round(e.total_fj - e.clock_fj + e.gated_clock_fj, 3),
+        "gated_energy_per_mac_fj": round((e.total_fj - e.clock_fj + e.gated_clock_fj) / wl.macs, 5)
+        if wl.macs else None,
+        "gated_clock_fj": round(e.gated_clock_fj, 3),
+        "gated_by_group_fj": {k: round(v, 3) for k, v in e.gated_by_group_fj.items()},
+        "icgs": len(sim.gate_ffs),
+        "gated_flip_flops": int(sum(len(f) for f in sim.gate_ffs)),
         "cycles_per_vector": statistics.median(gaps) if gaps else None,
         "outputs_checked": sum(len(wl.expected[p]) for p in wl.sinks),
         "info": wl.info,
@@ -94,6 +103,9 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
             "glitch_energy_per_mac_fj": round(g.total_fj / wl.macs, 5) if wl.macs else None,
             "glitch_by_group_fj": {k: round(v, 3) for k, v in g.by_group_fj.items()},
             "glitch_toggle_rate": round(g.toggle_rate, 5),
+            "gated_glitch_energy_fj": round(g.total_fj - g.clock_fj + g.gated_clock_fj, 3),
+            "gated_glitch_energy_per_mac_fj":
+                round((g.total_fj - g.clock_fj + g.gated_clock_fj) / wl.macs, 5) if wl.macs else None,
             "unit_delay_max_steps": sim.max_steps,
         })
     del first_src

@@ -38,8 +38,8 @@ __all__ = ["FLOW_SCRIPT", "FLOW_REV", "FlowError", "synthesize", "flow_dir", "CA
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "synth" / "flow"
-FLOW_REV = "5"     # bump to force Yosys to run again (part of the cache key)
-POST_REV = "6"     # bump when the Python post-processing changes (no Yosys re-run needed)
+FLOW_REV = "6"     # bump to force Yosys to run again (part of the cache key)
+POST_REV = "7"     # bump when the Python post-processing changes (no Yosys re-run needed)
 
 FLOW_SCRIPT = """\
 read_rtlil design.il
@@ -55,7 +55,9 @@ dfflegalize -cell $_DFF_P_ 01
 opt_clean
 tee -q -o stat_cmos.json stat -tech cmos -json
 design -load fine
-dfflegalize -cell $_DFF_P_ 01
+read_liberty -lib cells.lib
+dfflegalize -cell $_DFFE_PP_ 01 -cell $_DFF_P_ 01
+{enmap}dfflegalize -cell $_DFF_P_ 01
 dfflibmap -liberty cells.lib
 abc -liberty cells.lib
 opt_clean
@@ -82,6 +84,32 @@ def load_library(path=None) -> Library:
     return _LIB_CACHE[key]
 
 
+ENMAP = """\
+// flip-flop with enable -> explicit 2:1 multiplexer cell + plain D flip-flop (synth/flow.py):
+// the multiplexer stays outside ABC so that the enable net survives in the mapped netlist and
+// clock gating can be modelled (docs/synth.md).
+module \\$_DFFE_PP_ (D, C, E, Q);
+  input D, C, E;
+  output Q;
+  wire d;
+  \\{mux} mux (.{A}(Q), .{B}(D), .{S}(E), .{Z}(d));
+  \\$_DFF_P_ _TECHMAP_REPLACE_ (.D(d), .C(C), .Q(Q));
+endmodule
+"""
+
+
+def _script(top: str, lib: Library) -> tuple[str, str | None]:
+    """(Yosys script, techmap text or None). Without a multiplexer cell in the library the
+    enables are legalized into logic (no clock-gating model)."""
+    mux = lib.kinds().get("mux2")
+    if mux is None:
+        return FLOW_SCRIPT.format(top=top, enmap=""), None
+    roles = lib.mux_roles(mux)
+    return (FLOW_SCRIPT.format(top=top, enmap="techmap -map enmap.v\n"),
+            ENMAP.replace("{mux}", mux).replace("{A}", roles["A"]).replace("{B}", roles["B"])
+            .replace("{S}", roles["S"]).replace("{Z}", roles["Z"]))
+
+
 def _design_stat(path: Path, top: str) -> dict[str, Any]:
     data = json.loads(path.read_text())
     return data.get("design") or data["modules"][f"\\{top}"]
@@ -89,7 +117,7 @@ def _design_stat(path: Path, top: str) -> dict[str, Any]:
 
 def flow_key(il: str, lib_text: str, top: str) -> str:
     h = hashlib.sha256()
-    for part in (il, FLOW_SCRIPT.format(top=top), lib_text, yosys_version(), FLOW_REV):
+    for part in (il, FLOW_SCRIPT, lib_text, yosys_version(), FLOW_REV):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
@@ -132,9 +160,12 @@ def synthesize(block: str, params: dict[str, Any] | None = None, *, liberty=None
         work.mkdir(parents=True)
         (work / "design.il").write_text(il)
         (work / "cells.lib").write_text(lib_text)
+        script, enmap = _script(block, lib)
+        if enmap:
+            (work / "enmap.v").write_text(enmap)
         t0 = time.monotonic()
         try:
-            run_script(FLOW_SCRIPT.format(top=block), work)
+            run_script(script, work)
         except YosysError as e:
             raise FlowError(f"synthesis of '{block}' failed: {e}") from None
         yosys_s = time.monotonic() - t0

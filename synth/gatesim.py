@@ -108,6 +108,11 @@ class GateSim:
         self.toggles = np.zeros(n, dtype=np.int64)
         self.toggles_ud = np.zeros(n, dtype=np.int64)
         self.max_steps = 0
+        # clock gating: enabled cycles per gated enable net
+        gating = net.clock_gating()
+        self.gate_nets = np.array(sorted(gating), dtype=np.int64)
+        self.gate_ffs = [gating[n] for n in sorted(gating)]
+        self.gate_active = np.zeros(len(self.gate_nets), dtype=np.int64)
         self.cycles = 0
         self.counting = False
 
@@ -155,6 +160,8 @@ class GateSim:
         if self.counting:
             self.toggles += val != self.prev
             self.cycles += 1
+            if len(self.gate_nets):
+                self.gate_active += val[self.gate_nets]
         self.prev[:] = val
 
     def clock(self) -> None:
@@ -168,6 +175,8 @@ class EnergyResult:
     cycles: int
     total_fj: float
     clock_fj: float
+    gated_clock_fj: float                # clock energy with clock gating (ICG per enable group)
+    gated_by_group_fj: dict[str, float]
     by_group_fj: dict[str, float]
     toggle_rate: float                  # mean toggles per net per cycle (driven nets)
     extra: dict = field(default_factory=dict)
@@ -183,20 +192,33 @@ def energy(sim: GateSim, glitches: bool = False) -> EnergyResult:
     by = np.bincount(groups, weights=e_net, minlength=len(net.group_names))
     clock_fj = sim.cycles * VDD * VDD * net.clock_cap()
     by_group = {g: float(by[i]) for i, g in enumerate(net.group_names) if by[i] > 0}
-    # clock energy split by the groups of the flip-flops
+    # clock energy split by the groups of the flip-flops; and the same with clock gating
     cg = net.cell_groups()
-    from .netlist import CLK_INT_CAP
-    from .liberty import wire_cap
-    for c, g in zip(net.cells, cg):
+    v2 = VDD * VDD
+    gated = dict(by_group)
+    active = {}
+    icg_fj = 0.0
+    for en_i, ffs in enumerate(sim.gate_ffs):
+        for ci in ffs:
+            active[ci] = int(sim.gate_active[en_i])
+        # the ICG's own clock load, every cycle, charged to its first flip-flop's group
+        icg_fj += sim.cycles * v2 * net.ff_clock_cap(ffs[0])
+        gated[cg[ffs[0]]] = gated.get(cg[ffs[0]], 0.0) + sim.cycles * v2 * net.ff_clock_cap(ffs[0])
+    gated_clock = icg_fj
+    for ci, (c, g) in enumerate(zip(net.cells, cg)):
         if c.seq:
-            lc = net.lib.cells[c.type]
-            by_group[g] = by_group.get(g, 0.0) + sim.cycles * VDD * VDD * (
-                lc.inputs.get(lc.clock, 1.0) + CLK_INT_CAP + wire_cap(1))
+            e_ff = sim.cycles * v2 * net.ff_clock_cap(ci)
+            by_group[g] = by_group.get(g, 0.0) + e_ff
+            e_g = active.get(ci, sim.cycles) * v2 * net.ff_clock_cap(ci)
+            gated[g] = gated.get(g, 0.0) + e_g
+            gated_clock += e_g
     driven = max(1, len(net.driver))
     return EnergyResult(
         cycles=sim.cycles,
         total_fj=float(e_net.sum() + clock_fj),
         clock_fj=float(clock_fj),
+        gated_clock_fj=float(gated_clock),
+        gated_by_group_fj=dict(sorted(gated.items(), key=lambda kv: -kv[1])),
         by_group_fj=dict(sorted(by_group.items(), key=lambda kv: -kv[1])),
         toggle_rate=float(toggles.sum() / driven / max(1, sim.cycles)),
     )

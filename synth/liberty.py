@@ -272,7 +272,30 @@ class Library:
                 found.setdefault("buffer", []).append((cell.area, cell.name))
             elif len(pins) == 2 and tt == [1, 1, 1, 0]:
                 found.setdefault("nand2", []).append((cell.area, cell.name))
+            elif len(pins) == 3 and self._mux_roles(cell, pins, tt):
+                found.setdefault("mux2", []).append((cell.area, cell.name))
         return {k: min(v)[1] for k, v in found.items()}
+
+    @staticmethod
+    def _mux_roles(cell, pins, tt) -> dict | None:
+        """Pin roles {A (select 0), B (select 1), S, Z} if the cell is a 2:1 multiplexer."""
+        import itertools
+        for a, b, sel in itertools.permutations(range(3)):
+            ok = True
+            for idx in range(8):
+                v = [(idx >> j) & 1 for j in range(3)]
+                want = v[b] if v[sel] else v[a]
+                if tt[idx] != want:
+                    ok = False
+                    break
+            if ok:
+                return {"A": pins[a], "B": pins[b], "S": pins[sel], "Z": next(iter(cell.outputs))}
+        return None
+
+    def mux_roles(self, name: str) -> dict:
+        cell = self.cells[name]
+        pins = list(cell.inputs)
+        return self._mux_roles(cell, pins, truth_table(next(iter(cell.outputs.values())), pins))
 
     def require(self) -> dict[str, str]:
         kinds = self.kinds()

@@ -34,6 +34,12 @@ __all__ = ["Netlist", "GROUP_RULES", "group_of_name", "INT_CAP_PER_UM2", "CLK_IN
 #: (regular expression on a public net name, group). First match wins.
 GROUP_RULES: list[tuple[str, str]] = [
     (r"^pe_\d+_\d+_", "PE array"),
+    # FGMP VMAC (rtl/fgmp/vmac.py): lane l's units, block sums, scaling/rounding, accumulator
+    (r"^l\d+_fp\dxfp\d", "dot-product units"),
+    (r"^l\d+_(d\d|dabs)", "dot-product units"),
+    (r"^l\d+_(prnd|p\d|n\d|mm|ms|e\d|eunit)", "block scale + FP32 round"),
+    (r"^l\d+_(fadd|acc)", "FP32 accumulator"),
+    (r"^(a_ms|a_sh|l\d+_mode|l\d+_nan|v\d|last\d|first$)", "pipeline control"),
     (r"^(skew_|feed_data|feed_last)", "input skew/feeder"),
     (r"^(acc_|col_)", "column accumulators"),
     (r"^(deskew_|out_|o__)", "output deskew/regs"),
@@ -53,6 +59,11 @@ BUFFER_FANOUT = 8
 INT_CAP_PER_UM2 = 1.0
 #: Clock-driven internal capacitance of a flip-flop (master/slave clock inverters), fF.
 CLK_INT_CAP = 1.5
+#: Clock gating model: one integrated clock gate (ICG) per enable net that drives at least
+#: MIN_GATED_BANK flip-flops; its clock load is taken equal to one flip-flop's and its area
+#: as NanGate45 CLKGATE_X1 (approximately 2.66 µm²).
+MIN_GATED_BANK = 4
+ICG_AREA = 2.66
 
 _RULES = [(re.compile(p), g) for p, g in GROUP_RULES]
 
@@ -119,9 +130,45 @@ class Netlist:
             if c.clock_net is not None:
                 self.sinks[c.clock_net].append((ci, "__clock__"))
         self.inputs = {n for d, bits in ports.values() if d == "input" for n in bits}
+        self.ff_enable = self._enables()
         self.outputs = {n for d, bits in ports.values() if d == "output" for n in bits}
         self._order = None
         self._groups = None
+
+    def _enables(self) -> dict[int, int]:
+        """Flip-flop cell index -> enable net, for flip-flops whose D comes from the flow's
+        explicit enable multiplexer (mux output only to this flip-flop, hold input = its Q)."""
+        mux = self.lib.kinds().get("mux2")
+        if mux is None:
+            return {}
+        roles = self.lib.mux_roles(mux)
+        out = {}
+        for i, c in enumerate(self.cells):
+            if not c.seq or not c.inputs:
+                continue
+            d_net = c.inputs[0][1]
+            drv = self.driver.get(d_net)
+            if drv is None:
+                continue
+            m = self.cells[drv[0]]
+            if m.type != mux:
+                continue
+            pins = dict(m.inputs)
+            q_nets = {n for _, n, _ in c.outputs}
+            if pins.get(roles["A"]) in q_nets and len(self.sinks.get(d_net, ())) == 1:
+                out[i] = pins[roles["S"]]
+        return out
+
+    def clock_gating(self) -> dict:
+        """Enable groups that get an ICG: {enable net: [flip-flop cell indices]}."""
+        groups: dict[int, list[int]] = defaultdict(list)
+        for ci, en in self.ff_enable.items():
+            groups[en].append(ci)
+        return {en: ffs for en, ffs in groups.items() if len(ffs) >= MIN_GATED_BANK}
+
+    def ff_clock_cap(self, ci: int) -> float:
+        lc = self.lib.cells[self.cells[ci].type]
+        return lc.inputs.get(lc.clock, 1.0) + CLK_INT_CAP + wire_cap(1)
 
     # ---- loading ---------------------------------------------------------------------------
     @classmethod

@@ -29,7 +29,7 @@ __all__ = ["Workload", "STIMULI", "make_workload", "fineq_data", "STIM_REV"]
 
 ROOT = Path(__file__).resolve().parent.parent
 STIM_CACHE = ROOT / "build" / "synth" / "stim"
-STIM_REV = "1"
+STIM_REV = "2"
 
 FINEQ_LAYERS = (
     "encoder.layer.0.attention.self.query",
@@ -49,6 +49,7 @@ class Workload:
     data: str                              # provenance of the data
     check: Callable[[dict[str, list[int]]], str | None] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    constants: dict[str, int] = field(default_factory=dict)     # non-stream input ports
 
 
 # ------------------------------------------------------------------------------------------------
@@ -157,8 +158,181 @@ def fineq_array(props: dict, *, tiles: int = 3, vectors: int = 64, seed: int = 1
                                 "max_abs_level": int(max(int(lv.abs().max()) for lv, _ in tl))})
 
 
+# ------------------------------------------------------------------------------------------------
+# FGMP: VMAC lanes and the activation quantization unit
+# ------------------------------------------------------------------------------------------------
+
+FGMP_LAYER = "encoder.layer.0.attention.self.query"
+
+
+def minilm_raw() -> dict[str, Any]:
+    """{"W": float [N, K], "X": float [T, K], provenance} of FGMP_LAYER (real data); cached."""
+    STIM_CACHE.mkdir(parents=True, exist_ok=True)
+    path = STIM_CACHE / f"fgmp_minilm_r{STIM_REV}.pt"
+    if path.exists():
+        return torch.load(path, weights_only=False)
+    try:
+        from golden import models as gm
+        model, tok = gm.load_hf_model(gm.minilm_dir())
+        texts = gm.stdlib_docstring_texts()[:96]
+        acts = gm.capture_linear_inputs(model, tok, texts, max_tokens=512, modules={FGMP_LAYER})
+        W = dict(model.named_modules())[FGMP_LAYER].weight.detach().float()
+        out = {"W": W, "X": acts[FGMP_LAYER].float(),
+               "provenance": f"all-MiniLM-L6-v2 {FGMP_LAYER}: real weights and real layer inputs "
+                             "(stdlib docstrings)"}
+    except Exception as e:  # noqa: BLE001 - documented fallback
+        gen = torch.Generator().manual_seed(0)
+        out = {"W": torch.randn(384, 384, generator=gen) * 0.05,
+               "X": torch.randn(512, 384, generator=gen) * torch.exp(torch.randn(384, generator=gen)),
+               "provenance": f"SYNTHETIC fallback (model not available: {type(e).__name__}: {e})"}
+    torch.save(out, path)
+    return out
+
+
+def _weight_blocks(W: torch.Tensor, p: float | None, fmt: str | None, rows: list[int]):
+    """Golden FGMPTensor of W (tensor scale from all of W): all ``fmt`` ("fp4"/"fp8"), or, among
+    the workload's ``rows``, a fraction p of NVFP4 blocks (those with the least NVFP4-vs-FP8
+    squared difference; the paper's Fisher weighting changes which blocks, not how many, and
+    the energy depends on the formats)."""
+    from golden.fgmp import blocks as fb
+    if fmt == "fp4":
+        return fb.quantize_nvfp4(W)
+    if fmt == "fp8":
+        return fb.quantize_fp8(W)
+    q4 = fb.quantize_nvfp4(W).dequantize()
+    q8 = fb.quantize_fp8(W).dequantize()
+    score = ((q4 - q8) ** 2).reshape(W.shape[0], -1, 16).sum(-1)
+    sub = score[rows].flatten()
+    meta_sub = torch.zeros(sub.numel(), dtype=torch.bool)
+    n8 = round((1 - p) * sub.numel())
+    if n8:
+        meta_sub[torch.topk(sub, n8).indices] = True
+    meta = torch.zeros(score.shape, dtype=torch.bool)
+    meta[rows] = meta_sub.reshape(len(rows), -1)
+    return fb.quantize_mixed(W, meta)
+
+
+def _act_setup(X: torch.Tensor):
+    """Power-of-two tensor scale k, per-channel F̄ codes (proxy: mean x², documented), scores."""
+    import math
+
+    from golden.fgmp import blocks as fb
+    from golden.fgmp import hw
+    S = fb.pow2_tensor_scale(float(X.abs().max()))
+    k = int(round(math.log2(S)))
+    fbar, _ = hw.fbar_from_fisher((X.double() ** 2).mean(0))
+    xb = X.float().reshape(X.shape[0], -1, 16)
+    fb_blocks = fbar.reshape(-1, 16)
+    _, _, _, score = hw.act_quant_blocks(xb, S, fb_blocks, hw.TAU_FORCE_FP8)
+    return S, k, fbar, fb_blocks, xb, score
+
+
+def _act_blocks(X, toks: list[int], p: float | None, fmt: str | None):
+    """Activation blocks of the tokens ``toks`` as the activation quantizer emits them (golden
+    hw.act_quant_blocks; S and F̄ calibrated on all of X): tau at the p-quantile of the
+    workload's block scores (a fraction p of NVFP4 blocks), or forced all-FP4 / all-FP8."""
+    from golden.fgmp import hw
+    S, k, fbar, fb_blocks, xb, score = _act_setup(X)
+    xb, score = xb[toks], score[toks]
+    if fmt == "fp8":
+        tau = hw.TAU_FORCE_FP8
+    elif fmt == "fp4":
+        tau = hw.TAU_FORCE_NVFP4
+    else:
+        tau = int(torch.quantile(score.flatten().double(), p).floor())
+    meta, codes, scales, _ = hw.act_quant_blocks(xb, S, fb_blocks, tau)
+    return meta, codes, scales, tau, k
+
+
+def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
+              all_fp8: bool = False, tokens: int = 4, groups: int = 4, seed: int = 2) -> Workload:
+    """Dot products of real activation rows with real weight rows (K = 384: 24 block pairs per
+    dot product, ``last`` on the 24th), ``tokens`` tokens x ``groups`` groups of ``lanes``
+    output rows. Formats: ``mode`` forces every block pair into one mode; ``p`` = fraction of
+    NVFP4 blocks (weights by error, activations by the quantizer's threshold); ``all_fp8``: the
+    same data all FP8 (the FP8-only baseline)."""
+    from verif.vectors.fgmp import MODES, VmacStream
+    lanes = props["lanes"]
+    raw = minilm_raw()
+    W, X = raw["W"], raw["X"]
+    if all_fp8 or props.get("fp8_only"):
+        wf, af = "fp8", "fp8"
+    elif mode is not None:
+        i = MODES.index(mode)
+        wf, af = ("fp8" if i >> 1 else "fp4"), ("fp8" if i & 1 else "fp4")
+    else:
+        wf = af = None
+    rng = random.Random(seed)
+    toks = rng.sample(range(X.shape[0]), tokens)
+    rows0 = rng.sample(range(0, W.shape[0] // lanes), groups)
+    rows = [n for g in rows0 for n in range(g * lanes, g * lanes + lanes)]
+    wt = _weight_blocks(W, p, wf, rows)
+    am, ac, asc, tau, _ = _act_blocks(X, toks, p, af)
+    nkb = W.shape[1] // 16
+    st = VmacStream(lanes)
+    for ti in range(tokens):
+        for g in rows0:
+            for kb in range(nkb):
+                a = (int(am[ti, kb]), [int(c) for c in ac[ti, kb]], int(asc[ti, kb]))
+                w = [(int(wt.meta[n, kb]), [int(c) for c in wt.codes[n, kb]], int(wt.scales[n, kb]))
+                     for n in range(g * lanes, g * lanes + lanes)]
+                st.add(a, w, kb == nkb - 1, "minilm")
+    exp = st.expected()
+    outs = [sum((v & 0xFFFFFFFF) << (32 * lane) for lane, v in enumerate(res)) for res in exp]
+    n_pairs = len(st) * lanes
+    w_fp4 = 1 - sum(b[0] for row in st.w for b in row) / n_pairs
+    a_fp4 = 1 - sum(a[0] for a in st.a) / len(st)
+    return Workload("fgmp_vmac", {"a": st.a_words(), "w": st.w_words()}, ["o"], {"o": outs},
+                    n_pairs * 16, raw["provenance"],
+                    info={"block_pairs": n_pairs, "cycles_with_pairs": len(st), "lanes": lanes,
+                          "weight_fp4_fraction": round(w_fp4, 4),
+                          "act_fp4_fraction": round(a_fp4, 4), "mode": mode, "p": p,
+                          "all_fp8": all_fp8, "layer_outputs": int(W.shape[0])})
+
+
+def fgmp_act_quant(props: dict, *, p: float = 0.7, tokens: int = 16, seed: int = 3) -> Workload:
+    """Real activation rows of FGMP_LAYER through the quantizer: S = 2^k from the tensor amax,
+    F̄ from mean x² per channel (a stand-in for the Fisher information, documented), tau from
+    the score quantile for a fraction p of NVFP4 blocks."""
+    from golden.fgmp import hw
+    raw = minilm_raw()
+    X = raw["X"]
+    rng = random.Random(seed)
+    toks = rng.sample(range(X.shape[0]), tokens)
+    S, k, fbar, fb_blocks, xb_all, score_all = _act_setup(X)
+    tau = int(torch.quantile(score_all.flatten().double(), p).floor())
+    xb = xb_all[toks].reshape(-1, 16)
+    fbb = fb_blocks.repeat(tokens, 1)
+    nkb = fb_blocks.shape[0]
+    lasts = [((i % nkb) == nkb - 1) for i in range(xb.shape[0])]
+    meta, codes, scales, score = hw.act_quant_blocks(xb, S, fbb, tau)
+    score_out = props.get("score_out", True)
+    words, outs = [], []
+    bits = xb.contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    for i in range(xb.shape[0]):
+        w = 0
+        for j, b in enumerate(bits[i].tolist()):
+            w |= int(b) << (32 * j)
+        for j, f in enumerate(fbb[i].tolist()):
+            w |= (int(f) & 0xFF) << (512 + 8 * j)
+        words.append(w | int(lasts[i]) << 640)
+        mt = int(meta[i])
+        o = hw.codes_to_bus(mt, [int(c) for c in codes[i]]) | int(scales[i]) << 128 | mt << 136 \
+            | int(lasts[i]) << 137
+        if score_out:
+            o |= (int(score[i]) & ((1 << 63) - 1)) << 138
+        outs.append(o)
+    n = xb.shape[0]
+    return Workload("fgmp_act_quant", {"i": words}, ["o"], {"o": outs}, n * 16, raw["provenance"],
+                    constants={"scale_exp": k, "tau": tau},
+                    info={"blocks": n, "fp4_fraction": round(1 - float(meta.float().mean()), 4),
+                          "tau": tau, "scale_exp": k})
+
+
 STIMULI: dict[str, Callable[..., Workload]] = {
     "fineq_array": fineq_array,
+    "fgmp_vmac": fgmp_vmac,
+    "fgmp_act_quant": fgmp_act_quant,
 }
 
 

@@ -77,6 +77,12 @@ def _job(args):
 
 
 def _cost(d: Design) -> float:
+    """Rough synthesis cost, to start the longest jobs first (ABC is slow on the deep FP logic
+    of the FGMP blocks)."""
+    if d.block in ("vmac", "fp8_vmac"):
+        return (600 if d.block == "vmac" else 200) * d.params.get("lanes", 4)
+    if d.block == "act_quant":
+        return 700
     n = d.params.get("rows", 4) * d.params.get("cols", 4)
     return n * {8: 4.0, 4: 2.0}.get(d.params.get("weight_bits"), 1.0)
 

@@ -53,3 +53,15 @@ def test_small_array_energy_run_is_exact_and_consistent():
     assert e["cycles_per_vector"] in (1, 2)
     assert sum(e["by_group_fj"].values()) == pytest.approx(e["energy_fj"], rel=1e-6)
     assert 0 < e["clock_fj"] < e["energy_fj"]
+    # hazards only add transitions; clock gating only removes clock energy (plus ICG load)
+    assert e["glitch_energy_fj"] >= e["energy_fj"]
+    assert sum(e["gated_by_group_fj"].values()) == pytest.approx(e["gated_energy_fj"], rel=1e-6)
+    assert e["icgs"] >= 1 and e["gated_flip_flops"] >= 4
+
+
+def test_enable_flip_flops_keep_their_enable_net():
+    r = synthesize("temporal_array", {"rows": 2, "cols": 2})
+    net = Netlist.load(ROOT / r["work_dir"] / "mapped.json", load_library(), "temporal_array")
+    assert len(net.ff_enable) >= 0.8 * r["flip_flops"]       # nearly every register has one
+    groups = net.clock_gating()
+    assert groups and all(len(ffs) >= 4 for ffs in groups.values())

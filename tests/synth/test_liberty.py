@@ -81,3 +81,9 @@ def test_missing_cells_named(tmp_path):
     lib = parse_liberty(text[:start] + "}\n", tmp_path / "noff.lib")
     with pytest.raises(LibertyError, match="flip-flop"):
         lib.require()
+
+
+def test_mux_found_by_truth_table():
+    lib = read_liberty(DEFAULT_LIBERTY)
+    assert lib.kinds()["mux2"] == "MUX2_X1"
+    assert lib.mux_roles("MUX2_X1") == {"A": "A", "B": "B", "S": "S", "Z": "Z"}

@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import re
+import statistics
 import sys
 import time
 
@@ -242,8 +243,15 @@ def _verdict(res):
             do = tot[m]["output_sqnr_db"] - tot[bo]["output_sqnr_db"]
             verdict = ("BEATS" if dw > 0 and do > 0 else
                        "LOSES TO" if dw < 0 and do < 0 else "SPLIT vs")
-            out.append(f"  {m:18s} {verdict:8s} coarse mixed: weight {dw:+.2f} dB, "
-                       f"output {do:+.2f} dB")
+            lw = [r["results"][m]["weight_sqnr_db"] - r["results"][bw]["weight_sqnr_db"]
+                  for r in res["layers"]]
+            lo = [r["results"][m]["output_sqnr_db"] - r["results"][bo]["output_sqnr_db"]
+                  for r in res["layers"]]
+            out.append(f"  {m:18s} {verdict:8s} coarse mixed: pooled weight {dw:+.2f} dB, "
+                       f"output {do:+.2f} dB; per layer: weight better in "
+                       f"{sum(d > 0 for d in lw)}/{len(lw)} (median {statistics.median(lw):+.2f}),"
+                       f" output better in {sum(d > 0 for d in lo)}/{len(lo)} "
+                       f"(median {statistics.median(lo):+.2f})")
     return out
 
 
@@ -274,10 +282,19 @@ def main(argv=None) -> int:
                     help="calibration and evaluation tokens per layer (default 2048)")
     ap.add_argument("--texts", type=int, default=64,
                     help="paragraphs per calibration / evaluation set (default 64)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch.set_num_threads (default: torch's default; 1 is much faster "
+                         "when the machine's cores are oversubscribed)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the tables")
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = ap.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.threads is not None:
+        if args.threads < 1:
+            print(f"error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+            return 2
+        import torch
+        torch.set_num_threads(args.threads)
     try:
         res = evaluate(args.weights, args.layers, methods, args.group_size, args.activations,
                        args.tokens, args.texts,

@@ -152,15 +152,27 @@ def _field_err(near, zero, b):
     return zero if b == 0 else near[b][0]
 
 
-def _cluster_errors(near, fixed, zero, lay, reduce=True):
-    """Cluster error of each type (the 3 terms added in K order).
+def _first_min(values):
+    """Elementwise minimum over a list of tensors and the index of its first occurrence
+    (uint8). Incremental on purpose: ``torch.stack(...).argmin(0)`` is far slower here."""
+    best = values[0]
+    idx = torch.zeros(best.shape, dtype=torch.uint8)
+    for j in range(1, len(values)):
+        upd = values[j] < best                    # strict: earlier index wins ties
+        best = torch.where(upd, values[j], best)
+        idx.masked_fill_(upd, j)
+    return best, idx
 
-    Returns ``[4, r, g, c]``; with ``reduce=False`` for a patterns layout also the per-type
-    pattern errors ``[3, P, r, g, c]`` (for the pattern choice).
+
+def _cluster_errors(near, fixed, zero, lay, with_patterns=False):
+    """Cluster error of each type (list of 4 ``[r, g, c]``; the 3 terms added in K order).
+
+    With ``with_patterns=True`` also, for a patterns layout, the first minimizing pattern index
+    of each outlier type (list of 3 uint8 tensors; None for a fields layout).
     """
     e2 = near[2][0]
     out = [e2[0] + e2[1] + e2[2]]
-    pats = None
+    pidx = None
     if lay.kind == "fields":
         for p in range(3):
             bits = [0, 0, 0]
@@ -169,29 +181,19 @@ def _cluster_errors(near, fixed, zero, lay, reduce=True):
             out.append(_field_err(near, zero, bits[0])[0] + _field_err(near, zero, bits[1])[1]
                        + _field_err(near, zero, bits[2])[2])
     else:
-        per_type = []
+        pidx = []
         for p in range(3):
-            best, per_pat = None, []
+            per_pat = []
             for pat in lay.patterns:
                 ks = [None, None, None]
                 for q, k in enumerate(pat):
                     ks[(p + q) % 3] = k
                 terms = [zero[i] if ks[i] is None else fixed[ks[i]][i] for i in range(3)]
-                e = terms[0] + terms[1] + terms[2]
-                if reduce:
-                    best = e if best is None else torch.minimum(best, e)
-                else:
-                    per_pat.append(e)
-            if reduce:
-                out.append(best)
-            else:
-                stacked = torch.stack(per_pat)
-                per_type.append(stacked)
-                out.append(stacked.amin(dim=0))
-        if not reduce:
-            pats = torch.stack(per_type)
-    E = torch.stack(out)
-    return E if reduce else (E, pats)
+                per_pat.append(terms[0] + terms[1] + terms[2])
+            best, idx = _first_min(per_pat)
+            out.append(best)
+            pidx.append(idx)
+    return (out, pidx) if with_patterns else out
 
 
 JOINT_PATTERNS = ((2, 0, 0), (2, 0, 1), (2, 1, 0), (2, 1, 1),
@@ -223,7 +225,7 @@ def _joint_type_errors(A, s, imp):
         torch.minimum(m, e[1][Q] + e[2][R], out=m)
         m += e[3][P]
         out.append(torch.minimum(t, m, out=t))
-    return torch.stack(out)
+    return out
 
 
 def _ratio_types(Wc, valid):
@@ -253,9 +255,9 @@ def _search_chunk(Wc, imp, valid, lay, outlier, ratios1):
             near, fixed, zero = _per_weight_errors(A, s, imp, lay, torch.float32)
             E = _cluster_errors(near, fixed, zero, lay)
         if fixed_types is None:
-            Emin = E.amin(dim=0)
+            Emin = torch.minimum(torch.minimum(E[0], E[1]), torch.minimum(E[2], E[3]))
         else:
-            Emin = E.gather(0, fixed_types[None]).squeeze(0)
+            Emin = torch.stack(E).gather(0, fixed_types[None]).squeeze(0)
         return Emin.sum(dim=-1)
 
     best_err = torch.full((r, g), math.inf, dtype=torch.float32)
@@ -301,44 +303,42 @@ def _final_chunk(Wc, imp, lay, best_s, fixed_types):
     A = W64.abs()
     imp64 = None if imp is None else imp.double()
     near, fixed, zero = _per_weight_errors(A, best_s.double(), imp64, lay, torch.float64)
-    if lay.kind == "patterns":
-        E, pats = _cluster_errors(near, fixed, zero, lay, reduce=False)
+    E, pidx = _cluster_errors(near, fixed, zero, lay, with_patterns=True)
+    if fixed_types is None:
+        types = _first_min(E)[1]                  # lowest type wins ties
     else:
-        E, pats = _cluster_errors(near, fixed, zero, lay), None
-    types = E.argmin(dim=0) if fixed_types is None else fixed_types   # first min: lowest type
-    neg = (W64 < 0).long()                        # sign bit: 1 iff w < 0
-    byte = types << 6
-    # normal clusters: 2-bit fields
-    k2 = near[2][1].long()
-    normal = (((neg[0] << 1) | k2[0]) | (((neg[1] << 1) | k2[1]) << 2)
-              | (((neg[2] << 1) | k2[2]) << 4))
-    data = normal
+        types = fixed_types.to(torch.uint8)
+    neg = (W64 < 0).to(torch.uint8)               # sign bit: 1 iff w < 0
+    k2 = near[2][1].to(torch.uint8)
+    data = (((neg[0] << 1) | k2[0]) | (((neg[1] << 1) | k2[1]) << 2)
+            | (((neg[2] << 1) | k2[2]) << 4))     # normal clusters: 2-bit fields
     for t in (1, 2, 3):
         p = t - 1
+        sel = types == t
         if lay.kind == "fields":
-            acc = torch.zeros_like(types)
+            acc = torch.zeros_like(data)
             off = 0
             for j, b in enumerate(lay.outlier_bits):
                 i = (p + j) % 3
                 if b == 1:
-                    acc = acc | (neg[i] << off)
+                    acc |= neg[i] << off
                 elif b > 1:
-                    acc = acc | (((neg[i] << (b - 1)) | near[b][1][i].long()) << off)
+                    acc |= ((neg[i] << (b - 1)) | near[b][1][i].to(torch.uint8)) << off
                 off += b
         else:
-            jbest = pats[p].argmin(dim=0)         # first min: lowest pattern index
-            bases = torch.tensor(lay.pattern_bases, dtype=torch.int64)
-            acc = bases[jbest]
-            # sign bits of the non-zero positions, in p-relative order
-            bit = torch.zeros_like(types)
-            nz = torch.tensor([[k is not None for k in pat] for pat in lay.patterns])
+            jb = pidx[p]
+            acc = torch.tensor(lay.pattern_bases, dtype=torch.uint8)[jb.long()]
+            # sign bits of the non-zero positions in p-relative order: the q-th position's bit
+            # index is the number of non-zero positions before it in pattern jb
+            has = torch.tensor([[k is not None for k in pat] for pat in lay.patterns],
+                               dtype=torch.uint8)
+            pos = has.cumsum(dim=1) - has
             for q in range(3):
                 i = (p + q) % 3
-                has = nz[:, q][jbest]
-                acc = acc | torch.where(has, neg[i] << bit, torch.zeros_like(acc))
-                bit = bit + has.long()
-        data = torch.where(types == t, acc, data)
-    return (byte | data).to(torch.uint8)
+                h = has[:, q][jb.long()]
+                acc |= (neg[i] * h) << pos[:, q][jb.long()]
+        data = torch.where(sel, acc, data)
+    return (types << 6) | data
 
 
 def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYOUT,

@@ -214,9 +214,9 @@ def test_joint_search_shortcut_matches_generic_enumeration(monkeypatch):
     s = torch.rand(4, 2, generator=g) + 0.1
     imp = torch.rand(3, 1, 2, 32, generator=g)
     for w in (None, imp):
-        fast = Q._joint_type_errors(A, s, w)
+        fast = torch.stack(Q._joint_type_errors(A, s, w))
         near, fixed, zero = Q._per_weight_errors(A, s, w, LAYOUTS["joint"], torch.float32)
-        slow = Q._cluster_errors(near, fixed, zero, LAYOUTS["joint"])
+        slow = torch.stack(Q._cluster_errors(near, fixed, zero, LAYOUTS["joint"]))
         torch.testing.assert_close(fast, slow, rtol=1e-6, atol=0)
     W = torch.randn(6, 300, generator=g) * torch.exp(torch.randn(6, 300, generator=g))
     q_fast = quantize(W, layout="joint")

@@ -52,12 +52,13 @@ def _lzc_rec(m, bits: list, name: str):
 
 def lzc(m, v: Value, name: str = "lzc") -> Signal:
     """Leading-zero count of the unsigned value ``v`` (width W): a ``Signal(range(W + 1))``,
-    equal to W when ``v`` is 0. Log-depth tree (pairs of halves); the input is padded at the
-    bottom with a 1 to a power of two so that the all-zero case needs no special handling."""
+    equal to W when ``v`` is 0. Log-depth tree (pairs of halves); the input is extended below its
+    LSB by a 1 (and zeros, to a power of two) so that the all-zero case needs no special handling."""
     v = Value.cast(v)
     W = len(v)
     P = 1 << clog2(W + 1)
-    bits = [Const(1, 1)] + [Const(0, 1)] * (P - W - 1) + [v[i] for i in range(W)]
+    # LSB first: zeros, then a 1 right below v's LSB, then v
+    bits = [Const(0, 1)] * (P - W - 1) + [Const(1, 1)] + [v[i] for i in range(W)]
     count, _ = _lzc_rec(m, bits, name)
     out = Signal(range(W + 1), name=name)
     m.d.comb += out.eq(Cat(*count))

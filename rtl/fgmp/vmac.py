@@ -168,6 +168,9 @@ class _VmacBase(wiring.Component):
         m = Module()
         L = self.lanes
         a_in, w_in = self.a.payload, self.w.payload
+        #: (lane, unit name) -> (weight operand, activation operand, block sum D) of the last
+        #: elaboration, for tests that observe operand isolation in simulation
+        self.unit_probes = {}
         fp8_only = self.fp8_only
 
         # ---- control: valid bits of the four stages before the accumulator, global advance
@@ -263,6 +266,7 @@ class _VmacBase(wiring.Component):
                 else:
                     w_op, a_op = shared_w[:wb], shared_a[:ab]
                 unit_d[uidx] = dot_unit(m, w_op, a_op, w8, a8, uname)
+                self.unit_probes[(lane, UNIT_NAMES[uidx])] = (w_op, a_op, unit_d[uidx])
 
             # ---- stage 2: selected block sum, exponent, scale mantissa product
             dw = max(unit_width(*u) for u in self.units)

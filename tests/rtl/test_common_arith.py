@@ -1,0 +1,155 @@
+"""rtl/common (shared arithmetic) in Amaranth's Python simulator against the golden integer
+algorithms: FP32 adder (specials x specials, cancellation, ties at every exponent distance,
+subnormals, overflow, random) vs ``hw.f32_add_bits``; FP32 rounding vs
+``hw.round_to_f32_bits`` in the VMAC's range and the adder's full range; small-float rounding
+vs ``golden.formats.encode`` (every significand x every exponent around the format's range);
+leading-zero count, squarer, divide-by-3 prefix and signed sum exhaustively or at random."""
+import random
+
+import pytest
+from amaranth import Module, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
+
+from golden.formats import E2M1, E4M3
+from rtl.common import (F32Adder, F32Round, MinifloatRound, div3_prefix, lzc, signed_sum,
+                        square)
+from verif.vectors.fgmp import (f32_add_expected, f32_add_pairs, f32_round_cases,
+                                minifloat_round_cases)
+
+
+def run_comb(dut, drive, read, vectors):
+    got = []
+
+    async def bench(ctx):
+        for v in vectors:
+            drive(ctx, v)
+            got.append(read(ctx))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    return got
+
+
+def _diff(vectors, got, want, fmt=hex):
+    bad = [(v, fmt(g), fmt(w)) for v, g, w in zip(vectors, got, want) if g != w]
+    return f"{len(bad)} of {len(want)} differ, first: {bad[:5]}"
+
+
+def test_f32_adder_matches_golden():
+    rng = random.Random(11)
+    pairs = f32_add_pairs(rng, n_random=1200)
+    want = f32_add_expected(pairs)
+    dut = F32Adder()
+
+    def drive(ctx, p):
+        ctx.set(dut.a, p[0])
+        ctx.set(dut.b, p[1])
+
+    got = run_comb(dut, drive, lambda ctx: ctx.get(dut.o), pairs)
+    assert got == want, _diff([(hex(a), hex(b)) for a, b in pairs], got, want)
+    # the corner classes really occur
+    res = set(want)
+    assert 0x7FC00000 in res and 0x7F800000 in res and 0xFF800000 in res and 0x80000000 in res
+    assert any(0 < (w & 0x7FFFFFFF) < 0x00800000 for w in want)          # subnormal results
+
+
+@pytest.mark.parametrize("width,exp_min,exp_max", [
+    (48, -36, 8),          # the VMAC's P rounding: no subnormal / overflow logic built
+    (57, -149, 104),       # the adder's range: subnormals and overflow
+    (8, -160, 130),        # short significand (padded), both ends
+])
+def test_f32_round_matches_golden(width, exp_min, exp_max):
+    rng = random.Random(width)
+    cases, want = f32_round_cases(rng, width, exp_min, exp_max, n_random=1500)
+    dut = F32Round(width=width, exp_min=exp_min, exp_max=exp_max)
+
+    def drive(ctx, c):
+        ctx.set(dut.mag, c[0])
+        ctx.set(dut.exp, c[1])
+        ctx.set(dut.sign, c[2])
+        ctx.set(dut.zero_sign, c[3])
+
+    got = run_comb(dut, drive, lambda ctx: ctx.get(dut.o), cases)
+    assert got == want, _diff(cases, got, want)
+
+
+@pytest.mark.parametrize("fmt,width,emin", [(E4M3, 5, -6), (E4M3, 8, -6), (E2M1, 4, 0)])
+def test_minifloat_round_matches_golden_encoder(fmt, width, emin):
+    rng = random.Random(3)
+    cases, want = minifloat_round_cases(rng, width=width, n_random=1500, emin=emin, fmt=fmt)
+    dut = MinifloatRound(width=width, man_bits=fmt.man_bits, emin=emin, max_code=fmt.max_code)
+
+    def drive(ctx, c):
+        ctx.set(dut.sig, c[0])
+        ctx.set(dut.sticky, c[1])
+        ctx.set(dut.e, c[2])
+
+    got = run_comb(dut, drive, lambda ctx: ctx.get(dut.o), cases)
+    assert got == want, _diff(cases, got, want, fmt=str)
+
+
+class _Helpers(wiring.Component):
+    """lzc(20 bits), square(n bits), div3_prefix(7 bits), signed_sum(4 x 6 bits)."""
+
+    def __init__(self, sq_bits):
+        self.sq_bits = sq_bits
+        super().__init__({
+            "lz_in": In(20), "lz_out": Out(5),
+            "sq_in": In(sq_bits), "sq_out": Out(2 * sq_bits),
+            "d3_in": In(7), "d3_q": Out(7), "d3_r": Out(2),
+            "ss_mag": In(24), "ss_neg": In(4), "ss_out": Out(signed(10)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.lz_out.eq(lzc(m, self.lz_in))
+        m.d.comb += self.sq_out.eq(square(m, self.sq_in))
+        q, r = div3_prefix(m, self.d3_in)
+        m.d.comb += [self.d3_q.eq(q), self.d3_r.eq(r)]
+        mags = [self.ss_mag[6 * i:6 * i + 6] for i in range(4)]
+        m.d.comb += self.ss_out.eq(signed_sum(m, mags, [self.ss_neg[i] for i in range(4)]))
+        return m
+
+
+def test_integer_helpers():
+    rng = random.Random(5)
+    dut = _Helpers(sq_bits=20)
+    lz_vals = [0, 1, (1 << 20) - 1] + [1 << i for i in range(20)] + \
+        [rng.getrandbits(rng.randint(1, 20)) for _ in range(300)]
+    sq_vals = list(range(300)) + [(1 << 20) - 1] + [rng.getrandbits(20) for _ in range(300)]
+    d3_vals = list(range(128))
+    ss_vals = [(rng.getrandbits(24), rng.getrandbits(4)) for _ in range(300)] + \
+        [((1 << 24) - 1, 15), ((1 << 24) - 1, 0), (0, 15)]
+    n = max(len(lz_vals), len(sq_vals), len(d3_vals), len(ss_vals))
+    vecs = [(lz_vals[i % len(lz_vals)], sq_vals[i % len(sq_vals)], d3_vals[i % len(d3_vals)],
+             ss_vals[i % len(ss_vals)]) for i in range(n)]
+
+    def drive(ctx, v):
+        ctx.set(dut.lz_in, v[0])
+        ctx.set(dut.sq_in, v[1])
+        ctx.set(dut.d3_in, v[2])
+        ctx.set(dut.ss_mag, v[3][0])
+        ctx.set(dut.ss_neg, v[3][1])
+
+    def read(ctx):
+        return (ctx.get(dut.lz_out), ctx.get(dut.sq_out), ctx.get(dut.d3_q), ctx.get(dut.d3_r),
+                ctx.get(dut.ss_out))
+
+    got = run_comb(dut, drive, read, vecs)
+    for (lzv, sqv, d3v, (mag, neg)), (lz, sq, q, r, ss) in zip(vecs, got):
+        assert lz == 20 - lzv.bit_length(), (lzv, lz)
+        assert sq == sqv * sqv, (sqv, sq)
+        assert (q, r) == divmod(d3v, 3), (d3v, q, r)
+        want = sum((-1 if (neg >> i) & 1 else 1) * ((mag >> (6 * i)) & 63) for i in range(4))
+        assert ss == want, (hex(mag), bin(neg), ss, want)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"width": 0}, "width"), ({"width": 65}, "width"), ({"exp_min": 5, "exp_max": 4}, "range"),
+])
+def test_f32_round_rejects_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        F32Round(**kwargs)

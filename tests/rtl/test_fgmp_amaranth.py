@@ -1,0 +1,280 @@
+"""FGMP blocks in Amaranth's Python simulator (fast layer; cocotb covers the generated Verilog
+on Verilator and Icarus): short streams from the same generators as the cocotb testbench,
+operand isolation observed on the units' operands, latency/throughput, parameter validation,
+generated metadata."""
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+import verif.vectors.fgmp as V
+from rtl.fgmp import ActQuantUnit, Fp8Vmac, Vmac
+from rtl.generate import elaborate
+
+
+# ------------------------------------------------------------------------------------------------
+# drivers
+# ------------------------------------------------------------------------------------------------
+
+def run_vmac(dut, st, *, acc_init=False, o_ready=None, probe=None, rng=None):
+    """Drive a VmacStream (a and w valid whenever there is data), collect o. ``o_ready``:
+    callable(cycle) -> bool; ``probe``: callable(ctx, cycle) run every cycle."""
+    aw, ww = st.a_words(), st.w_words(acc_init)
+    n_out = len(st.segments())
+    outs, out_cycles, take_cycles = [], [], []
+
+    async def bench(ctx):
+        t = cyc = 0
+        while len(outs) < n_out:
+            assert cyc < 10 * len(aw) + 100, "stalled"
+            have = t < len(aw)
+            ctx.set(dut.a.valid, have)
+            ctx.set(dut.w.valid, have)
+            if have:
+                ctx.set(dut.a.payload.as_value(), aw[t])
+                ctx.set(dut.w.payload.as_value(), ww[t])
+            rdy = 1 if o_ready is None else int(o_ready(cyc))
+            ctx.set(dut.o.ready, rdy)
+            if probe:
+                probe(ctx, cyc)
+            _, _, a_rdy, w_rdy, ov, op = await ctx.tick().sample(
+                dut.a.ready, dut.w.ready, dut.o.valid, dut.o.payload.as_value())
+            assert a_rdy == w_rdy or not have
+            if have and a_rdy:
+                take_cycles.append(cyc)
+                t += 1
+            if ov and rdy:
+                outs.append(V.unpack_lanes(int(op), dut.lanes))
+                out_cycles.append(cyc)
+            cyc += 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return outs, take_cycles, out_cycles
+
+
+def run_act(dut, groups, *, o_ready=None):
+    results, take_cycles, out_cycles = [], [], []
+
+    async def bench(ctx):
+        cyc = 0
+        for g in groups:
+            ctx.set(dut.scale_exp, g.k)
+            ctx.set(dut.tau, g.tau)
+            words, outs, t = g.words(), [], 0
+            while len(outs) < len(words):
+                have = t < len(words)
+                ctx.set(dut.i.valid, have)
+                if have:
+                    ctx.set(dut.i.payload.as_value(), words[t])
+                rdy = 1 if o_ready is None else int(o_ready(cyc))
+                ctx.set(dut.o.ready, rdy)
+                _, _, i_rdy, ov, op = await ctx.tick().sample(dut.i.ready, dut.o.valid,
+                                                              dut.o.payload.as_value())
+                if have and i_rdy:
+                    take_cycles.append(cyc)
+                    t += 1
+                if ov and rdy:
+                    outs.append(int(op))
+                    out_cycles.append(cyc)
+                cyc += 1
+            results.append(outs)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return results, take_cycles, out_cycles
+
+
+def check_vmac(st, outs, acc_init=False):
+    exp = st.expected(acc_init)
+    assert len(outs) == len(exp)
+    bad = [(j, st.kind[st.segments()[j][0]], [hex(x) for x in g], [hex(x) for x in e])
+           for j, (g, e) in enumerate(zip(outs, exp)) if g != e]
+    assert not bad, f"{len(bad)} of {len(exp)} dot products differ: {bad[:3]}"
+
+
+def act_expected_word(meta, codes, scale, last, score, score_out=True):
+    w = V.hw.codes_to_bus(meta, codes) | scale << 128 | meta << 136 | int(last) << 137
+    if score_out:
+        w |= (score & ((1 << 63) - 1)) << 138
+    return w
+
+
+def check_act(groups, results, score_out=True):
+    for g, outs in zip(groups, results):
+        exp = [act_expected_word(*e[:3], lst, e[3], score_out) for e, lst in
+               zip(g.expected(), g.last)]
+        bad = [(n, V.unpack_act_out(o, score_out), V.unpack_act_out(e, score_out))
+               for n, (o, e) in enumerate(zip(outs, exp)) if o != e]
+        assert not bad, f"{g.kind}: {len(bad)} of {len(exp)} blocks differ: {bad[:2]}"
+
+
+# ------------------------------------------------------------------------------------------------
+# VMAC
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("isolation", ["hold", "and", "none"])
+def test_vmac_modes_bit_exact_and_timing(isolation):
+    rng = random.Random(1)
+    st = V.concat(*[V.mode_stream(rng, 2, mode, n_cycles=12, max_seg=3) for mode in V.MODES])
+    dut = Vmac(lanes=2, isolation=isolation)
+    outs, takes, out_cycles = run_vmac(dut, st)
+    check_vmac(st, outs)
+    assert takes == list(range(len(st))), "not one block pair per cycle"
+    assert out_cycles == [takes[e] + dut.latency for _, e in st.segments()]
+
+
+def test_vmac_extremes_zero_nan_random():
+    rng = random.Random(3)
+    st = V.concat(V.extreme_stream(rng, 1), V.zero_stream(rng, 1), V.nan_stream(rng, 1),
+                  V.random_stream(rng, 1, p=0.7, n_cycles=40, max_seg=8, junk=True))
+    outs, _, _ = run_vmac(Vmac(lanes=1), st)
+    check_vmac(st, outs)
+
+
+def test_vmac_acc_init_and_backpressure():
+    rng = random.Random(4)
+    st = V.concat(V.acc_init_stream(rng, 2), V.random_stream(rng, 2, p=0.5, n_cycles=30,
+                                                             max_seg=2))
+    ready = random.Random(5)
+    outs, _, _ = run_vmac(Vmac(lanes=2, acc_init=True), st, acc_init=True,
+                          o_ready=lambda c: ready.random() < 0.3)
+    check_vmac(st, outs, acc_init=True)
+
+
+def test_fp8_vmac_bit_exact_meta_ignored():
+    rng = random.Random(6)
+    st = V.concat(V.mode_stream(rng, 3, "fp8xfp8", n_cycles=20, max_seg=4),
+                  V.extreme_stream(rng, 3, fp8_only=True), V.nan_stream(rng, 3, fp8_only=True))
+    dut = Fp8Vmac(lanes=3)
+    outs, _, _ = run_vmac(dut, st)
+    check_vmac(st, outs)
+    # meta bits are ignored: clearing them changes nothing
+    aw, ww = st.a_words(), st.w_words()
+    st.a_words = lambda: [w & ~(1 << 136) for w in aw]
+    lb = V.lane_bits(False)
+    st.w_words = lambda acc_init=False: [w & ~sum(1 << (l * lb + 136) for l in range(3))
+                                         for w in ww]
+    outs2, _, _ = run_vmac(Fp8Vmac(lanes=3), st)
+    assert outs2 == outs
+
+
+@pytest.mark.parametrize("isolation", ["hold", "and"])
+def test_vmac_operand_isolation(isolation):
+    """Lane 0 only ever uses FP4×FP4 after the first cycles; lane 1 cycles through all modes.
+    Unselected units' operands must not change (hold) or stay 0 (and)."""
+    rng = random.Random(7)
+    st = V.VmacStream(2)
+    for t in range(40):
+        a8 = t % 2 if t < 4 else 0               # activations FP4 from block pair 4 on
+        w0 = 1 if t < 4 else 0                   # lane 0: FP8 weights, then FP4 only
+        w1 = int(rng.random() < 0.5)
+        st.add(V.rand_block(rng, a8), [V.rand_block(rng, w0), V.rand_block(rng, w1)],
+               t % 5 == 4 or t == 39, "iso")
+    dut = Vmac(lanes=2, isolation=isolation)
+    seen = {}
+
+    def probe(ctx, cyc):
+        for (lane, unit), (w_op, a_op, d) in dut.unit_probes.items():
+            seen.setdefault((lane, unit), []).append(
+                (cyc, ctx.get(w_op), ctx.get(a_op), ctx.get(d)))
+
+    outs, _, _ = run_vmac(dut, st, probe=probe)
+    check_vmac(st, outs)
+    # which (lane, unit) was selected at each stage-1 cycle: cycle c holds block pair c - 1
+    mode = {}
+    for t in range(len(st)):
+        a8 = st.a[t][0]
+        for lane in range(2):
+            mode[(lane, t + 1)] = V.MODES[2 * st.w[t][lane][0] + a8]
+    for (lane, unit), trace in seen.items():
+        prev = None
+        for cyc, w, a, d in trace:
+            sel = mode.get((lane, cyc))
+            if isolation == "and" and sel is not None and sel != unit:
+                assert (w, a, d) == (0, 0, 0), f"lane {lane} {unit} not zeroed at {cyc}"
+            if isolation == "hold" and prev is not None and sel != unit:
+                assert (w, a, d) == prev, f"lane {lane} {unit} toggled while unused at {cyc}"
+            prev = (w, a, d)
+    # lane 0 used only FP4xFP4 after cycle 5: its FP8xFP8 unit is frozen from then on
+    frozen = [x[1:] for x in seen[(0, "fp8xfp8")] if x[0] >= 6]
+    assert len(set(frozen)) == 1
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"lanes": 0}, "lanes"), ({"lanes": 65}, "lanes"), ({"lanes": True}, "lanes"),
+    ({"lanes": "4"}, "lanes"), ({"isolation": "gate"}, "isolation"),
+    ({"acc_init": 1}, "acc_init"),
+])
+def test_vmac_rejects_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Vmac(**kwargs)
+
+
+def test_fp8_vmac_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="lanes"):
+        Fp8Vmac(lanes=-1)
+    with pytest.raises(TypeError):
+        Fp8Vmac(isolation="hold")
+
+
+def test_vmac_properties_and_metadata():
+    v = Vmac()
+    assert v.latency == 5 and v.lanes == 4 and v.modes == list(V.MODES)
+    assert v.d_widths == {"fp4xfp4": 13, "fp4xfp8": 27, "fp8xfp4": 27, "fp8xfp8": 41}
+    assert Fp8Vmac().modes == ["fp8xfp8"]
+    gen = elaborate("vmac", {"lanes": 2})
+    meta = gen.metadata(gen.verilog())
+    ports = {p["name"]: p for p in meta["ports"]}
+    assert ports["a__payload"]["width"] == V.A_BITS
+    assert ports["w__payload"]["width"] == 2 * V.BLOCK_BITS
+    assert ports["o__payload"]["width"] == 64
+    assert meta["latency"] == 5 and meta["isolation"] == "hold"
+
+
+# ------------------------------------------------------------------------------------------------
+# Activation quantization unit
+# ------------------------------------------------------------------------------------------------
+
+def test_act_quant_bit_exact_and_timing():
+    rng = random.Random(8)
+    groups = (V.act_threshold_groups(rng, n_blocks=2) + [V.act_zero_group(rng),
+              V.act_special_group(rng)] + V.act_random_groups(rng, n_blocks=12))
+    ties = V.act_tie_groups(rng)[1]
+    idx = list(range(0, len(ties), 13))
+    ties.x, ties.fbar, ties.last = ties.x[idx], ties.fbar[idx], [ties.last[i] for i in idx]
+    groups.append(ties)
+    dut = ActQuantUnit()
+    results, takes, outs = run_act(dut, groups)
+    check_act(groups, results)
+    # the random groups ran at one block per cycle with latency 5
+    g = groups[-2]
+    first = sum(len(x) for x in groups[:-2])
+    t0 = takes[first:first + len(g)]
+    assert t0 == list(range(t0[0], t0[0] + len(g)))
+    assert outs[first:first + len(g)] == [t + dut.latency for t in t0]
+
+
+def test_act_quant_subnormal_saturation_backpressure_no_score():
+    rng = random.Random(9)
+    groups = [V.act_subnormal_groups(rng)[0], V.act_saturation_group(rng)[1]]
+    ready = random.Random(10)
+    dut = ActQuantUnit(score_out=False)
+    results, _, _ = run_act(dut, groups, o_ready=lambda c: ready.random() < 0.4)
+    check_act(groups, results, score_out=False)
+
+
+def test_act_quant_parameters_and_metadata():
+    with pytest.raises(ValueError, match="score_out"):
+        ActQuantUnit(score_out=1)
+    a = ActQuantUnit()
+    assert a.latency == 5 and a.scale_exp_range == (-149, 127)
+    gen = elaborate("act_quant", {"score_out": False})
+    meta = gen.metadata(gen.verilog())
+    ports = {p["name"]: p["width"] for p in meta["ports"]}
+    assert ports["i__payload"] == 641 and ports["o__payload"] == 138
+    assert ports["scale_exp"] == 9 and ports["tau"] == 64

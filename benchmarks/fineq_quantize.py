@@ -5,9 +5,8 @@
 Prints the wall and CPU time of ``golden.fineq.quantize``, the peak resident memory of the process
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes the Python/torch runtime and the
 input matrix) and the load average (the machine is shared: read the times with it).
-``--threads`` sets ``torch.set_num_threads`` (default: torch's default). On a loaded machine
-1 thread is much faster than 2: torch's OpenMP threads wait for each other when the cores are
-oversubscribed. The matrix is heavy-tailed like real LLM weights: Student-t (nu = 5) * 0.02, with
+``--workers`` is ``quantize(workers=...)`` (row chunks per Python thread; default 2 on this
+machine); torch's intra-op threads are 1 inside ``quantize``. The matrix is heavy-tailed like real LLM weights: Student-t (nu = 5) * 0.02, with
 per-row scales exp(0.5 * N(0, 1)), torch.manual_seed(0). Target (issue 3): < 60 s and < 4 GiB on a 2-core machine.
 """
 from __future__ import annotations
@@ -32,10 +31,8 @@ def main() -> None:
     ap.add_argument("--layout", default=DEFAULT_LAYOUT)
     ap.add_argument("--group-size", type=int, default=96)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
 
     # generated in row blocks so the generator's temporaries do not dominate the peak RSS
     torch.manual_seed(args.seed)
@@ -49,7 +46,7 @@ def main() -> None:
     load0 = os.getloadavg()[0]
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    q = quantize(W, group_size=args.group_size, layout=args.layout)
+    q = quantize(W, group_size=args.group_size, layout=args.layout, workers=args.workers)
     wall = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
@@ -58,7 +55,7 @@ def main() -> None:
 
     sqnr = 10 * torch.log10(W.pow(2).sum() / (W - q.dequantize()).pow(2).sum()).item()
     print(f"matrix {args.rows}x{args.cols}, layout {args.layout!r}, group {args.group_size}, "
-          f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"torch {torch.__version__}, workers {args.workers or 'default'}, "
           f"{platform.processor() or platform.machine()}")
     print(f"quantize wall time: {wall:.2f} s (CPU {cpu:.2f} s; 1-min load average "
           f"{load0:.1f} before, {load1:.1f} after, {os.cpu_count()} CPUs)")

@@ -21,6 +21,8 @@ Rules (docs/fineq.md, "Quantizer"):
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -343,7 +345,7 @@ def _final_chunk(Wc, imp, lay, best_s, fixed_types):
 
 def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYOUT,
              outlier: str = "search", importance=None, *, scales=None,
-             chunk_elems: int = DEFAULT_CHUNK_ELEMS) -> FineQWeight:
+             chunk_elems: int = DEFAULT_CHUNK_ELEMS, workers: int | None = None) -> FineQWeight:
     """Quantize ``W[N, K]`` to the FineQ format.
 
     ``importance``: optional non-negative per-input-channel weights (length K) for the error,
@@ -351,7 +353,11 @@ def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYO
     error type per cluster) or ``"ratio"`` (max|w| > 4·min|w| rule). ``scales``: optional
     FP16-representable ``[N, G]`` Δ values to use instead of the search (the per-cluster
     type/code choice is unchanged). ``chunk_elems`` bounds the number of weights processed at
-    once (memory).
+    once (memory). ``workers``: row chunks processed by this many Python threads (default
+    ``min(2, os.cpu_count())``); torch's intra-op threads are set to 1 for the duration of the
+    call and restored afterwards (the chunks are cache-sized; intra-op OpenMP threads gain little
+    and are pathologically slow when the cores are oversubscribed). The result does not depend
+    on ``workers`` or ``chunk_elems``.
     """
     W32 = prepare_weight(W)
     group_size = check_group_size(group_size)
@@ -392,7 +398,8 @@ def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYO
     rows_per_chunk = max(1, int(chunk_elems) // kp)
     out_bytes = torch.empty((n, g, c), dtype=torch.uint8)
     out_s = torch.empty((n, g), dtype=torch.float32)
-    for r0 in range(0, n, rows_per_chunk):
+
+    def work(r0):
         r1 = min(n, r0 + rows_per_chunk)
         Wc = Wp[r0:r1].reshape(r1 - r0, g, c, 3).permute(3, 0, 1, 2).contiguous()
         if fixed_s is None:
@@ -402,5 +409,22 @@ def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYO
             fixed = _ratio_types(Wc, valid) if outlier == "ratio" else None
         out_bytes[r0:r1] = _final_chunk(Wc, imp, lay, best_s, fixed)
         out_s[r0:r1] = best_s
+
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    starts = range(0, n, rows_per_chunk)
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if workers == 1 or len(starts) == 1:
+            for r0 in starts:
+                work(r0)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(work, starts))
+    finally:
+        torch.set_num_threads(prev_threads)
     scales = (out_s * 2).to(torch.float16)        # exact: s came from an FP16 Δ
     return FineQWeight(out_bytes.reshape(n, g * c), scales, (n, k), group_size, lay.name)

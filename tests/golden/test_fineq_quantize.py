@@ -181,7 +181,13 @@ def test_padding_is_zero_importance(layout):
 @pytest.mark.parametrize("layout", ALL_LAYOUTS)
 def test_chunking_does_not_change_the_result(layout):
     W = torch.randn(9, 130, generator=torch.Generator().manual_seed(1))
-    assert quantize(W, layout=layout, chunk_elems=1).equal(quantize(W, layout=layout))
+    ref = quantize(W, layout=layout, workers=1)
+    threads = torch.get_num_threads()
+    assert quantize(W, layout=layout, chunk_elems=1, workers=3).equal(ref)
+    assert quantize(W, layout=layout, chunk_elems=200, workers=2).equal(ref)
+    assert torch.get_num_threads() == threads            # restored
+    with pytest.raises(ValueError, match="workers must be a positive integer, got 0"):
+        quantize(W, workers=0)
 
 
 def test_input_types_and_special_values():

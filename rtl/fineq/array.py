@@ -72,16 +72,20 @@ def temporal_sum(m: Module, coding: str, psum_in, a, ph, w, name: str = "term"):
     adder.
     """
     nz, k0, k1, s = w.mag[0], w.mag[1], w.mag[2], w.sign
+    # Bind the control bits to signals: replicating an expression would copy it per bit in the
+    # emitted Verilog (Yosys merges the copies, but simulators compile every one).
+    sel1 = Signal(name=f"{name}_sel_a")
+    neg = Signal(name=f"{name}_neg")
     if coding == "csd":
         p1 = ph[0]
-        sel1 = Mux(p1, k0 ^ k1, nz)          # add a
-        sel2 = p1 & k0 & k1                  # add 2a
-        neg = Mux(p1, s, s ^ k0)
+        sel2 = Signal(name=f"{name}_sel_2a")
+        m.d.comb += [sel1.eq(Mux(p1, k0 ^ k1, nz)),      # add a
+                     sel2.eq(p1 & k0 & k1),              # add 2a
+                     neg.eq(Mux(p1, s, s ^ k0))]
         xw = ACT_BITS + 2
     else:
-        sel1 = Mux(ph == 0, nz, ph <= Cat(k0, k1))
         sel2 = None
-        neg = s
+        m.d.comb += [sel1.eq(Mux(ph == 0, nz, ph <= Cat(k0, k1))), neg.eq(s)]
         xw = ACT_BITS + 1
     x = Signal(signed(xw), name=name)
     sel = a & sel1.replicate(xw).as_signed()

@@ -113,7 +113,7 @@ class FineQCore(wiring.Component):
         dec_in_shape, dec_out_shape = decoder_shapes(SKIP_BITS)
         dec_i = stream.Signature(dec_in_shape).create(path=("dec_i",))
         dec = stream.Signature(dec_out_shape).create(path=("dec_o",))
-        arr_w = stream.Signature(self.plan.w_shape).create(path=("arr_w",))
+        arr_w = stream.Signature(self.plan.w_shape).create(path=("asm_beat",))
         m.d.comb += [
             dec_i.valid.eq(self.w.valid),
             dec_i.payload.word.eq(self.w.payload.word),
@@ -124,25 +124,25 @@ class FineQCore(wiring.Component):
         self.plan.build(m, arr_w, self.a, self.o)
 
         # --- column assembler: words of one column into slots, then one beat of R weights
-        slot = [Signal(data.ArrayLayout(WEIGHT, WEIGHTS_PER_WORD), name=f"slot_{i}",
+        slot = [Signal(data.ArrayLayout(WEIGHT, WEIGHTS_PER_WORD), name=f"asm_slot_{i}",
                        reset_less=True) for i in range(nb)]
-        skip = Signal(SKIP_BITS, reset_less=True)
-        need = Signal(range(nb + 1), reset_less=True)
-        cnt = Signal(range(nb + 1), init=0)
-        full = Signal(init=0)
+        skip = Signal(SKIP_BITS, reset_less=True, name="asm_skip")
+        need = Signal(range(nb + 1), reset_less=True, name="asm_need")
+        cnt = Signal(range(nb + 1), init=0, name="asm_count")
+        full = Signal(init=0, name="asm_full")
 
         side = dec.payload.side
-        need_first = Signal(range(nb + 1))
+        need_first = Signal(range(nb + 1), name="asm_need_first")
         with m.Switch(side):
             for s in range(1 << SKIP_BITS):
                 with m.Case(s):
                     # 12..15 are reserved; treated like 11 for the word count.
                     m.d.comb += need_first.eq(self.words_per_column(min(s, WEIGHTS_PER_WORD - 1)))
 
-        beat_taken = Signal()
-        can_write = Signal()
-        wr = Signal()
-        idx = Signal(range(nb + 1))
+        beat_taken = Signal(name="asm_beat_taken")
+        can_write = Signal(name="asm_can_write")
+        wr = Signal(name="asm_write")
+        idx = Signal(range(nb + 1), name="asm_index")
         m.d.comb += [
             beat_taken.eq(full & arr_w.ready),
             can_write.eq(~full | beat_taken),
@@ -165,7 +165,7 @@ class FineQCore(wiring.Component):
                 m.d.sync += full.eq(1)
 
         flat = Cat(*slot)
-        shifted = Signal(len(flat))
+        shifted = Signal(len(flat), name="asm_window")
         m.d.comb += shifted.eq(flat >> (skip * WEIGHT.size))
         m.d.comb += [arr_w.valid.eq(full), arr_w.payload.as_value().eq(shifted[:R * WEIGHT.size])]
         return m

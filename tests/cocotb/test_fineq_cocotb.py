@@ -17,7 +17,6 @@ ARRAYS = [
     ("temporal_array", {"rows": 8, "cols": 8}),
     ("temporal_array", {"rows": 16, "cols": 16}),
     ("temporal_array", {"rows": 10, "cols": 6}),                       # non-square, R % 3 != 0
-    ("temporal_array", {"rows": 8, "cols": 8, "coding": "unary"}),
     ("temporal_array", {"rows": 5, "cols": 7, "coding": "unary", "early_finish": False}),
     ("binary_array", {"rows": 4, "cols": 4, "weight_bits": 4}),
     ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 4}),
@@ -30,11 +29,12 @@ CORES = [
     ("fineq_core", {"rows": 8, "cols": 8, "layout": "321"}),
     ("fineq_core", {"rows": 16, "cols": 16, "layout": "330"}),
     ("fineq_core", {"rows": 10, "cols": 6, "layout": "321"}),
-    ("fineq_core", {"rows": 13, "cols": 3, "layout": "330", "coding": "unary"}),
 ]
 
 SLOW = [
+    ("temporal_array", {"rows": 8, "cols": 8, "coding": "unary"}),
     ("temporal_array", {"rows": 16, "cols": 16, "coding": "unary"}),
+    ("fineq_core", {"rows": 13, "cols": 3, "layout": "330", "coding": "unary"}),
     ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 8}),
     ("fineq_core", {"rows": 16, "cols": 16, "layout": "321"}),
     ("fineq_core", {"rows": 32, "cols": 8, "layout": "330"}),

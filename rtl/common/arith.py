@@ -6,7 +6,7 @@ result exactly from the operand widths; the docstrings state the widths.
 """
 from __future__ import annotations
 
-from amaranth import Cat, Const, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Mux, Signal, signed
 from amaranth.hdl import Value
 
 __all__ = ["clog2", "tree_sum", "lzc", "square", "div3_prefix", "signed_sum"]

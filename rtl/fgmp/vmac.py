@@ -19,13 +19,12 @@ Arithmetic per cycle and lane (bit-exact with golden ``hw.vmac``, docs/fgmp.md Â
 from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
-from amaranth.hdl import Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common import e2m1_fields, e4m3_fields, f32_add, f32_round, signed_sum, ue4m3_fields
 from ..common.float32 import F32_QNAN
-from .common import BLOCK, BLOCK_LAYOUT, check_choice, check_int
+from .common import BLOCK, check_choice, check_int
 
 __all__ = ["Vmac", "Fp8Vmac", "UNITS", "ISOLATION", "a_layout", "w_layout", "unit_width"]
 

@@ -261,7 +261,7 @@ def test_act_quant_bit_exact_and_timing():
 
 def test_act_quant_subnormal_saturation_backpressure_no_score():
     rng = random.Random(9)
-    groups = [V.act_subnormal_groups(rng)[0], V.act_saturation_group(rng)[1]]
+    groups = [V.act_subnormal_groups(rng)[0], V.act_saturation_groups(rng)[1]]
     ready = random.Random(10)
     dut = ActQuantUnit(score_out=False)
     results, _, _ = run_act(dut, groups, o_ready=lambda c: ready.random() < 0.4)

@@ -361,7 +361,7 @@ async def aq_roundings_and_ranges(dut):
     around 448·6·S and the E2M1 boundaries, FP32 subnormal inputs (tiny S and S = 1)."""
     await _start(dut)
     rng = _rng("rnd")
-    groups = ([V.act_zero_group(rng)] + V.act_tie_groups(rng) + V.act_saturation_group(rng)
+    groups = ([V.act_zero_group(rng)] + V.act_tie_groups(rng) + V.act_saturation_groups(rng)
               + V.act_subnormal_groups(rng))
     await _aq_run(dut, groups, "roundings/ranges", rng=rng, check_timing=True)
 

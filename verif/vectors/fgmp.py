@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 import torch
 
 from golden.fgmp import hw
-from golden.formats import E2M1, E4M3, UE4M3, encode
+from golden.formats import E4M3, UE4M3, encode
 
 __all__ = [
     "BLOCK_BITS", "A_BITS", "lane_bits", "block_word", "a_word", "w_word", "unpack_lanes",
     "VmacStream", "mode_stream", "exhaustive_stream", "extreme_stream", "zero_stream",
     "nan_stream", "long_streams", "random_stream", "acc_init_stream", "concat",
     "ActGroup", "act_word", "unpack_act_out", "act_threshold_groups", "act_zero_group",
-    "act_tie_groups", "act_saturation_group", "act_subnormal_groups", "act_special_group",
+    "act_tie_groups", "act_saturation_groups", "act_subnormal_groups", "act_special_group",
     "act_random_groups", "f32_add_pairs", "f32_round_cases", "minifloat_round_cases",
     "f32_bits", "f32_value",
 ]
@@ -521,11 +521,6 @@ def unpack_act_out(word: int, score_out: bool = True):
     return meta, hw.bus_to_codes(meta, bus), scale, last, score
 
 
-def expected_word_fields(meta, codes, scale):
-    """The codes bus the RTL emits for a golden (meta, codes): NVFP4 nibbles, bits [127:64] 0."""
-    return hw.codes_to_bus(meta, codes)
-
-
 def _f32(values) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float64).to(torch.float32)
 
@@ -616,6 +611,8 @@ def act_tie_groups(rng) -> list[ActGroup]:
             row.append(rng.choice([-1, 1]) * rng.choice([0.75, 5.0]) * sb * S)
             rows.append([r if abs(r) <= amax else math.copysign(amax, r) for r in row])
         x = _f32(rows)
+        if not torch.equal(x.to(torch.float64), torch.tensor(rows, dtype=torch.float64)):
+            raise AssertionError("tie vectors are not exact FP32 values")
         bits = x.view(torch.int32)
         for delta in (1, -1):     # one FP32 ulp away from every tie (magnitude up / down)
             nb = bits.clone()
@@ -629,7 +626,7 @@ def act_tie_groups(rng) -> list[ActGroup]:
     return groups
 
 
-def act_saturation_group(rng) -> list[ActGroup]:
+def act_saturation_groups(rng) -> list[ActGroup]:
     """Values around 448·6·S = 2688·S (the FP8 saturation), 464·6·S (E4M3 rounding to the
     saturating code), E2M1 boundaries 5·s_b·S and 6·s_b·S and beyond, and FP32 max."""
     groups = []

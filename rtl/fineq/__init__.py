@@ -4,15 +4,15 @@ from ..registry import block
 from .array import BinaryPE, BinarySystolicArray, TemporalPE, TemporalSystolicArray
 from .common import WEIGHT, signed_width, window_cycles
 from .core import FineQCore
-from .decoder import LAYOUT_BITS, FineQDecoder
+from .decoder import LAYOUT_BITS, LAYOUTS, FineQDecoder
 
 __all__ = ["FineQDecoder", "TemporalPE", "BinaryPE", "TemporalSystolicArray",
-           "BinarySystolicArray", "FineQCore", "WEIGHT", "LAYOUT_BITS", "signed_width",
-           "window_cycles"]
+           "BinarySystolicArray", "FineQCore", "WEIGHT", "LAYOUT_BITS", "LAYOUTS",
+           "signed_width", "window_cycles"]
 
 
 @block("fineq_decoder")
-def fineq_decoder(*, layout: str = "330"):
+def fineq_decoder(*, layout: str = "joint"):
     """FineQ packed 32-bit word -> 12 (sign, magnitude) weights, 1 word/cycle, latency 1."""
     return FineQDecoder(layout=layout)
 
@@ -43,7 +43,7 @@ def binary_array(*, rows: int = 16, cols: int = 16, weight_bits: int = 4):
 
 
 @block("fineq_core")
-def fineq_core(*, rows: int = 16, cols: int = 16, layout: str = "330", coding: str = "csd",
+def fineq_core(*, rows: int = 16, cols: int = 16, layout: str = "joint", coding: str = "csd",
                early_finish: bool = True):
     """FineQ decoder + temporal array: packed weight tiles in, INT8 vectors in, column sums out."""
     return FineQCore(rows=rows, cols=cols, layout=layout, coding=coding,

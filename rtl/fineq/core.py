@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from .array import TemporalPlan
 from .common import WEIGHT, check_choice
-from .decoder import LAYOUT_BITS, WEIGHTS_PER_WORD, build_decoder, decoder_shapes
+from .decoder import DEFAULT_LAYOUT, LAYOUTS, WEIGHTS_PER_WORD, build_decoder, decoder_shapes
 
 __all__ = ["FineQCore", "SKIP_BITS"]
 
@@ -31,7 +31,8 @@ def _ceil_div(a: int, b: int) -> int:
 class FineQCore(wiring.Component):
     """Packed FineQ weights + INT8 activation vectors -> exact column sums.
 
-    Parameters (keyword-only): ``rows``, ``cols`` (array size), ``layout`` (``"330"``/``"321"``),
+    Parameters (keyword-only): ``rows``, ``cols`` (array size), ``layout`` (``"joint"``,
+    ``"330"``, ``"321"``),
     ``coding`` (``"csd"``/``"unary"``), ``early_finish`` (see TemporalSystolicArray).
 
     Ports:
@@ -44,9 +45,9 @@ class FineQCore(wiring.Component):
     computes; the array takes them once it has drained.
     """
 
-    def __init__(self, *, rows: int = 16, cols: int = 16, layout: str = "330",
+    def __init__(self, *, rows: int = 16, cols: int = 16, layout: str = DEFAULT_LAYOUT,
                  coding: str = "csd", early_finish: bool = True):
-        self.layout = check_choice("layout", layout, LAYOUT_BITS)
+        self.layout = check_choice("layout", layout, LAYOUTS)
         self.plan = plan = TemporalPlan(rows, cols, coding, early_finish)
         self.rows, self.cols = rows, cols
         self.coding, self.early_finish = coding, early_finish

@@ -5,17 +5,20 @@ The cluster formats are written here from SPEC §2 independently of the golden m
 """
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .common import WEIGHT, check_choice, check_int
 
-__all__ = ["FineQDecoder", "LAYOUT_BITS", "decode_cluster", "build_decoder", "WEIGHTS_PER_WORD",
-           "decoder_shapes"]
+__all__ = ["FineQDecoder", "LAYOUT_BITS", "LAYOUTS", "DEFAULT_LAYOUT", "decode_cluster",
+           "build_decoder", "WEIGHTS_PER_WORD", "decoder_shapes"]
 
-#: Code widths of (w_p, w_(p+1)%3, w_(p+2)%3) in an outlier cluster, packed from bit 0 upwards.
+#: Code widths of (w_p, w_(p+1)%3, w_(p+2)%3) in an outlier cluster, packed from bit 0 upwards
+#: (SPEC §2). The "joint" layout (docs/fineq.md) is decoded by ``_joint`` instead.
 LAYOUT_BITS = {"321": (3, 2, 1), "330": (3, 3, 0)}
+LAYOUTS = ("joint", "330", "321")
+DEFAULT_LAYOUT = "joint"
 WEIGHTS_PER_WORD = 12
 
 
@@ -32,6 +35,23 @@ def _fields(layout: str, t: int) -> list[tuple[int, int]]:
     return out
 
 
+def _joint(byte, t: int, i: int):
+    """(sign, k) of w_i in a "joint" outlier cluster of type t (docs/fineq.md §1): bits [2:0]
+    are the signs of (w_P, w_Q, w_R), j = {h, a, b} = bits [5:3] the magnitude pattern;
+    h = 0: k = (2, a, b); h = 1: k = (3, a*(2-b), b*(1+a))."""
+    p = t - 1
+    role = (i - p) % 3                     # 0 = P (outlier), 1 = Q, 2 = R
+    h, a, b = byte[5], byte[4], byte[3]
+    sign = byte[role]
+    if role == 0:
+        k = Cat(h, Const(1, 1))            # 2 + h
+    elif role == 1:
+        k = Cat(Mux(h, a & b, a), h & a & ~b)        # h: {a&~b, a&b}; else {0, a}
+    else:
+        k = Cat(Mux(h, b & ~a, b), h & a & b)        # h: {a&b, b&~a}; else {0, b}
+    return sign, k
+
+
 def decode_cluster(m: Module, byte, layout: str, name: str = "cluster") -> list:
     """Combinational decode of one cluster byte: 3 WEIGHT views (w0, w1, w2)."""
     out = []
@@ -40,9 +60,12 @@ def decode_cluster(m: Module, byte, layout: str, name: str = "cluster") -> list:
         wt = Signal(WEIGHT, name=f"{name}_w{i}")
         with m.Switch(t):
             for tv in range(4):
-                width, off = _fields(layout, tv)[i]
+                width, off = _fields("330" if layout == "joint" else layout, tv)[i]
                 with m.Case(tv):
-                    if width == 0:                       # "330" victim: level 0
+                    if layout == "joint" and tv:
+                        sign, k = _joint(byte, tv, i)
+                        m.d.comb += [wt.mag.eq(Cat(Const(1, 1), k)), wt.sign.eq(sign)]
+                    elif width == 0:                     # "330" victim: level 0
                         m.d.comb += wt.eq(0)
                     else:
                         code = byte[off:off + width]
@@ -66,7 +89,7 @@ class FineQDecoder(wiring.Component):
     """Packed FineQ words -> per-weight (sign, magnitude), one word per cycle.
 
     Parameters (keyword-only):
-        layout: ``"330"`` or ``"321"`` (SPEC §2 outlier-cluster layouts).
+        layout: ``"joint"`` (default, docs/fineq.md), ``"330"`` or ``"321"`` (SPEC §2).
         side_width: width of an opaque side field carried alongside each word (0 = none);
             used by FineQCore to keep the tile's skip count aligned with its word.
 
@@ -80,8 +103,8 @@ class FineQDecoder(wiring.Component):
     word is accepted every cycle while the consumer is ready (throughput 1 word/cycle).
     """
 
-    def __init__(self, *, layout: str = "330", side_width: int = 0):
-        self.layout = check_choice("layout", layout, LAYOUT_BITS)
+    def __init__(self, *, layout: str = DEFAULT_LAYOUT, side_width: int = 0):
+        self.layout = check_choice("layout", layout, LAYOUTS)
         self.side_width = check_int("side_width", side_width, 0, 32)
         in_shape, out_shape = decoder_shapes(side_width)
         super().__init__({

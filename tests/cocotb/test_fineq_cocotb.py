@@ -10,7 +10,8 @@ import pytest
 
 from verif.runner import run_cocotb
 
-DECODERS = [("fineq_decoder", {"layout": "330"}), ("fineq_decoder", {"layout": "321"})]
+DECODERS = [("fineq_decoder", {"layout": "joint"}), ("fineq_decoder", {"layout": "330"}),
+            ("fineq_decoder", {"layout": "321"})]
 
 ARRAYS = [
     ("temporal_array", {"rows": 4, "cols": 4}),
@@ -26,8 +27,8 @@ ARRAYS = [
 
 CORES = [
     ("fineq_core", {"rows": 4, "cols": 4, "layout": "330"}),
-    ("fineq_core", {"rows": 8, "cols": 8, "layout": "321"}),
-    ("fineq_core", {"rows": 16, "cols": 16, "layout": "330"}),
+    ("fineq_core", {"rows": 8, "cols": 8, "layout": "joint"}),
+    ("fineq_core", {"rows": 16, "cols": 16, "layout": "joint"}),
     ("fineq_core", {"rows": 10, "cols": 6, "layout": "321"}),
 ]
 
@@ -36,7 +37,7 @@ SLOW = [
     ("temporal_array", {"rows": 16, "cols": 16, "coding": "unary"}),
     ("fineq_core", {"rows": 13, "cols": 3, "layout": "330", "coding": "unary"}),
     ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 8}),
-    ("fineq_core", {"rows": 16, "cols": 16, "layout": "321"}),
+    ("fineq_core", {"rows": 16, "cols": 16, "layout": "330"}),
     ("fineq_core", {"rows": 32, "cols": 8, "layout": "330"}),
 ]
 

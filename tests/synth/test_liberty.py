@@ -22,8 +22,9 @@ def test_areas_are_nangate45():
     for name, area in NANGATE45_AREA.items():
         assert lib.cells[name].area == pytest.approx(area), name
     assert lib.nand2_area == pytest.approx(0.798)
-    assert lib.require() == {"inverter": "INV_X1", "buffer": "BUF_X1", "nand2": "NAND2_X1",
-                             "dff": "DFF_X1"}
+    kinds = lib.require()
+    assert {k: kinds[k] for k in ("inverter", "buffer", "nand2", "dff")} == {
+        "inverter": "INV_X1", "buffer": "BUF_X1", "nand2": "NAND2_X1", "dff": "DFF_X1"}
 
 
 @pytest.mark.parametrize("fn,pins,tt", [

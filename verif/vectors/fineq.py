@@ -188,9 +188,11 @@ def _acts(rng: random.Random, n: int, rows: int, extremes: bool = True) -> torch
 
 #: Cluster bytes of interest per layout: outlier clusters at the largest levels.
 def LAYOUT_BYTES(layout: str) -> dict[str, list[int]]:
-    t1 = 1 << 6
-    if layout == "330":
-        pos = [t1 | 0b011 | (0b011 << 3), 2 << 6 | 0b011 | (0b011 << 3), 3 << 6 | 0b011 | (0b011 << 3)]
+    if layout == "joint":   # j = 7: |levels| (7, 3, 5), signs from bits [2:0]
+        pos = [t << 6 | 0b111 << 3 for t in (1, 2, 3)]
+        neg = [b | 0b111 for b in pos]
+    elif layout == "330":
+        pos = [t << 6 | 0b011 | (0b011 << 3) for t in (1, 2, 3)]
         neg = [b | 0b100 | (0b100 << 3) for b in pos]
     else:  # "321": 3-bit 7, 2-bit 3, 1-bit 1
         pos = [t << 6 | 0b011 | (0b01 << 3) | (0 << 5) for t in (1, 2, 3)]

@@ -29,11 +29,11 @@ verilog: $(SETUP_DONE)
 
 # Quick cocotb regression: every block configuration, on $SIM or every installed simulator.
 regress: $(SETUP_DONE)
-	$(PY) -m pytest -m "cocotb and not slow" -n $(JOBS) -q
+	$(PY) -m pytest -m "cocotb and not slow" -n $(JOBS) --dist worksteal -q
 
 # Every cocotb configuration, including the long ones marked slow (large arrays, 8 lanes, long K).
 regress-full: $(SETUP_DONE)
-	$(PY) -m pytest -m cocotb -n $(JOBS) -q
+	$(PY) -m pytest -m cocotb -n $(JOBS) --dist worksteal -q
 
 # Synthesis, area, timing and energy report of the default design set (docs/synth.md):
 # build/synth/report.{json,md} and build/synth/plots/*.png. SYNTH_JOBS=1 for one core.
@@ -62,16 +62,15 @@ unit: $(SETUP_DONE)
 
 demo: verilog regress area
 
-# Everything CI needs: lint, then every test not marked slow (unit + cocotb on every installed
-# simulator). The 20 slowest tests are listed so that CI time stays visible.
+# Everything CI needs: every test not marked slow (unit + cocotb on every installed simulator;
+# tests/test_cli.py runs `python -m verif.lint` on every block). The 20 slowest tests are listed
+# so that CI time stays visible.
 test: $(SETUP_DONE)
-	$(PY) -m verif.lint
-	$(PY) -m pytest -m "not slow" -n $(JOBS) -q --durations=20
+	$(PY) -m pytest -m "not slow" -n $(JOBS) --dist worksteal -q --durations=20
 
 # `make test` plus the slow tests (large-array and long-K regressions, MiniLM CLI smoke test).
 test-full: $(SETUP_DONE)
-	$(PY) -m verif.lint
-	$(PY) -m pytest -n $(JOBS) -q --durations=20
+	$(PY) -m pytest -n $(JOBS) --dist worksteal -q --durations=20
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

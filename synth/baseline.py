@@ -31,11 +31,12 @@ METRICS = ("area_um2", "transistors", "cells")
 
 def GUARD(d: Design) -> bool:
     """Small designs the check always synthesizes (seconds each): the format codecs, the FineQ
-    decoder and the 4x4 arrays. The FGMP blocks take minutes in ABC: compared when cached."""
-    if d.block in ("temporal_array", "binary_array"):
+    decoder, single PEs, the 4x4 arrays and core. The FGMP blocks take minutes in ABC: compared
+    when cached."""
+    if d.block in ("temporal_array", "binary_array", "fineq_core"):
         return d.params.get("rows", 16) <= 4 and d.params.get("cols", 16) <= 4
-    return d.block in ("fineq_decoder", "e4m3_encoder", "e2m1_encoder", "e4m3_decoder",
-                       "e2m1_decoder")
+    return d.block in ("fineq_decoder", "temporal_pe", "binary_pe", "e4m3_encoder",
+                       "e2m1_encoder", "e4m3_decoder", "e2m1_decoder")
 
 
 def baseline_path(version: str | None = None) -> Path:

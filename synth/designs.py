@@ -54,7 +54,13 @@ def _fineq() -> list[Design]:
             Design(f"fineq/int8/{n}x{n}", "binary_array", {"rows": n, "cols": n, "weight_bits": 8},
                    f"INT8xINT8 {n}x{n}", "fineq", e, dflt),
         ]
+    # one PE of each array (bottom row: widest partial sum), compared with each other
+    out += [Design("fineq/pe/temporal", "temporal_pe", {}, "temporal PE (csd)", "fineq-pe"),
+            Design("fineq/pe/int4", "binary_pe", {"weight_bits": 4}, "INT8xINT4 PE", "fineq-pe"),
+            Design("fineq/pe/int8", "binary_pe", {"weight_bits": 8}, "INT8xINT8 PE", "fineq-pe")]
     out.append(Design("fineq/decoder", "fineq_decoder", {}, "FineQ decoder", "fineq-extra"))
+    out.append(Design("fineq/core/4x4", "fineq_core", {"rows": 4, "cols": 4},
+                      "FineQ core 4x4 (decoder + array)", "fineq-extra"))
     out.append(Design("fineq/core/16x16", "fineq_core", {"rows": 16, "cols": 16},
                       "FineQ core 16x16 (decoder + array)", "fineq-extra", {}, False))
     return out

@@ -625,6 +625,17 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
 
 
 def _print_tables(rep: dict) -> None:
+    print(f"\nEvery design (one or more per registered block)\n"
+          f"{'design':22s} {'block':15s} {'cells':>9s} {'transistors':>12s} {'area um2':>11s} "
+          f"{'flip-flops':>10s} {'fmax MHz':>9s}")
+    for r in rep["rows"]:
+        if r["status"] != "ok":
+            print(f"{r['key']:22s} {r['block']:15s} {r['status']}")
+            continue
+        sy = r["synth"]
+        fmax = (sy.get("timing") or {}).get("fmax_mhz")
+        print(f"{r['key']:22s} {r['block']:15s} {sy['cells']:9,d} {sy['transistors']:12,d} "
+              f"{sy['area_um2']:11,.1f} {sy['flip_flops']:10,d} {_f(fmax, 1):>9s}")
     print("\nFineQ: temporal-coded vs binary arrays")
     hdr = (f"{'size':6s} {'design':18s} {'area um2':>11s} {'red.%':>6s} {'cyc/MAC':>7s} {'area*cyc':>11s} "
            f"{'E/MAC zd':>9s} {'E/MAC ud':>9s} {'eff zd':>6s} {'eff ud':>6s}")

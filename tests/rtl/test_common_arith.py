@@ -10,27 +10,13 @@ import pytest
 from amaranth import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
 
 from golden.formats import E2M1, E4M3
 from rtl.common import (F32Adder, F32Round, MinifloatRound, div3_prefix, lzc, signed_sum,
                         square)
+from verif.amaranth_sim import run_comb
 from verif.vectors.fgmp import (f32_add_expected, f32_add_pairs, f32_round_cases,
                                 minifloat_round_cases)
-
-
-def run_comb(dut, drive, read, vectors):
-    got = []
-
-    async def bench(ctx):
-        for v in vectors:
-            drive(ctx, v)
-            got.append(read(ctx))
-
-    sim = Simulator(dut)
-    sim.add_testbench(bench)
-    sim.run()
-    return got
 
 
 def _diff(vectors, got, want, fmt=hex):

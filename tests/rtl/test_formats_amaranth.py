@@ -1,24 +1,10 @@
 """FP32 <-> E4M3/E2M1 blocks in Amaranth's Python simulator (fast layer; cocotb covers the
 generated Verilog). Same stimulus generator as the cocotb testbench, fewer random vectors."""
 import pytest
-from amaranth.sim import Simulator
 
 from rtl.formats import FloatDecoder, FloatEncoder
+from verif.amaranth_sim import run_comb
 from verif.vectors.formats import decoder_vectors, encoder_vectors
-
-
-def run_comb(dut, drive, read, vectors):
-    got = []
-
-    async def bench(ctx):
-        for v in vectors:
-            drive(ctx, v)
-            got.append(read(ctx))
-
-    sim = Simulator(dut)
-    sim.add_testbench(bench)
-    sim.run()
-    return got
 
 
 @pytest.mark.parametrize("fmt,scale_exp,scale_width", [

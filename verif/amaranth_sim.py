@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable
 
 from amaranth.sim import Simulator
 
-__all__ = ["run_comb"]
+__all__ = ["run_comb", "run_clocked"]
 
 
 def run_comb(dut, drive: Callable, read: Callable, vectors: Iterable) -> list:
@@ -22,3 +22,11 @@ def run_comb(dut, drive: Callable, read: Callable, vectors: Iterable) -> list:
     sim.add_testbench(bench)
     sim.run()
     return got
+
+
+def run_clocked(dut, bench) -> None:
+    """Run the async testbench ``bench(ctx)`` against ``dut`` on its sync domain (1 MHz clock)."""
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()

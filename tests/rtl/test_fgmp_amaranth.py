@@ -5,7 +5,7 @@ generated metadata."""
 import random
 
 import pytest
-from amaranth.sim import Simulator
+from verif.amaranth_sim import run_clocked
 
 import verif.vectors.fgmp as V
 from rtl.fgmp import ActQuantUnit, Fp8Vmac, Vmac
@@ -48,10 +48,7 @@ def run_vmac(dut, st, *, acc_init=False, o_ready=None, probe=None, rng=None):
                 out_cycles.append(cyc)
             cyc += 1
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_clocked(dut, bench)
     return outs, take_cycles, out_cycles
 
 
@@ -82,10 +79,7 @@ def run_act(dut, groups, *, o_ready=None):
                 cyc += 1
             results.append(outs)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_clocked(dut, bench)
     return results, take_cycles, out_cycles
 
 

@@ -8,7 +8,7 @@ from collections import deque
 
 import pytest
 import torch
-from amaranth.sim import Simulator
+from verif.amaranth_sim import run_clocked
 
 import verif.vectors.fineq as V
 from rtl.fineq import (BinaryPE, BinarySystolicArray, FineQCore, FineQDecoder, TemporalPE,
@@ -44,10 +44,7 @@ def test_decoder_every_byte_every_position(layout):
                 cycles_in.append(cycle)
             cycle += 1
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_clocked(dut, bench)
     want = [V.decoder_expected(w, layout) for w in words]
     bad = [(hex(w), hex(g), hex(e)) for w, g, e in zip(words, got, want) if g != e]
     assert not bad, f"{len(bad)} mismatches, first {bad[:3]}"
@@ -98,10 +95,7 @@ def _drive(dut, tiles, beats_of, w_prob=1.0, a_prob=1.0, o_prob=1.0, seed=0):
                 a_on = False
             cycle += 1
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_clocked(dut, bench)
     return out, wc, ac, oc
 
 

@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amaranth.back import rtlil, verilog
-
 from .registry import BlockError, BlockSpec, blocks, get_block
 
 __all__ = ["elaborate", "GeneratedBlock", "main"]
@@ -46,11 +44,17 @@ class GeneratedBlock:
             return self.component
         return self.spec.build(self.params)
 
+    def hierarchy(self):
+        """The design as modules: one per distinct unit (rtl/hierarchy.py), the block on top."""
+        from .hierarchy import convert
+        return convert(self._component(), self.name)
+
     def verilog(self) -> str:
-        return verilog.convert(self._component(), name=self.name, emit_src=False)
+        from amaranth.back.verilog import _convert_rtlil_text
+        return _convert_rtlil_text(self.rtlil())
 
     def rtlil(self) -> str:
-        return rtlil.convert(self._component(), name=self.name, emit_src=False)
+        return self.hierarchy().rtlil()
 
     def metadata(self, verilog_text: str) -> dict[str, Any]:
         ports = []

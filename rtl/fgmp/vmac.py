@@ -24,9 +24,11 @@ from amaranth.lib.wiring import In, Out
 
 from ..common import e2m1_fields, e4m3_fields, f32_add, f32_round, signed_sum, ue4m3_fields
 from ..common.float32 import F32_QNAN
+from ..hierarchy import add_unit
 from .common import BLOCK, check_choice, check_int
 
-__all__ = ["Vmac", "Fp8Vmac", "UNITS", "ISOLATION", "a_layout", "w_layout", "unit_width"]
+__all__ = ["Vmac", "Fp8Vmac", "VmacLane", "DotProductUnit", "BlockScaleRound", "Fp32Accumulator",
+           "UNITS", "ISOLATION", "a_layout", "w_layout", "unit_width"]
 
 #: dot-product units as (weight is FP8, activation is FP8); index = 2·w_meta + a_meta
 UNITS = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -104,6 +106,261 @@ def block_nan(meta, codes, scale, fp8_only: bool = False):
     return Mux(meta, fp8_nan, scale[:7] == 0x7F)
 
 
+class DotProductUnit(wiring.Component):
+    """Exact block sum of one mode, combinational (``dot_unit``).
+
+    Parameters: ``w8``, ``a8`` (1 = that operand is FP8 / E4M3, 0 = FP4 / E2M1).
+    Ports: ``w_codes``, ``a_codes`` (16 codes each, element i at the low end first), ``d`` (signed
+    ``unit_width`` bits, in units of 2^unit_exp).
+    """
+
+    def __init__(self, *, w8: int, a8: int):
+        if (w8, a8) not in UNITS:
+            raise ValueError(f"(w8, a8) must be one of {list(UNITS)}, got {(w8, a8)!r}")
+        self.w8, self.a8 = w8, a8
+        super().__init__({"w_codes": In(16 * _CODE_BITS[w8]), "a_codes": In(16 * _CODE_BITS[a8]),
+                          "d": Out(signed(unit_width(w8, a8)))})
+
+    @property
+    def mode(self) -> str:
+        return UNIT_NAMES[UNITS.index((self.w8, self.a8))]
+
+    @property
+    def unit_name(self) -> str:
+        return f"dot_{self.mode}"
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.d.eq(dot_unit(m, self.w_codes, self.a_codes, self.w8, self.a8, "u"))
+        return m
+
+
+class BlockScaleRound(wiring.Component):
+    """Stages 2–4 of a lane: the selected block sum D times both block-scale mantissas, rounded
+    once to FP32 (module docstring, steps 3–4).
+
+    Stage 2 registers D, E = E_unit − 18 + sh_sw + sh_sa and M_sw·M_sa; stage 3 N = |D|·M_sw·M_sa
+    (< 2^48) and the sign; stage 4 P32 = round_to_f32(N·2^E) (RNE), or the quiet NaN.
+
+    Parameters: ``d_width``, ``exp_min``/``exp_max`` (range of E), ``fixed_scale`` (every block
+    is FP8 with the implicit scale 6 = 3·2^1: M_sw·M_sa = 9 and sh_sw + sh_sa = 20 are
+    constants and the scale ports are absent).
+
+    Ports: ``d`` (signed ``d_width``), ``e_unit`` (signed 6), ``w_ms``/``w_sh``/``a_ms``/
+    ``a_sh`` (4 bits each), ``nan`` (stage-1 values); ``ld`` (load enables of stages 2, 3, 4 at
+    bits 0, 1, 2); ``p`` (P32, registered).
+    """
+
+    def __init__(self, *, d_width: int, exp_min: int, exp_max: int, fixed_scale: bool = False):
+        self.d_width = d_width
+        self.exp_min, self.exp_max = exp_min, exp_max
+        self.fixed_scale = fixed_scale
+        members = {"d": In(signed(d_width)), "e_unit": In(signed(6)), "nan": In(1),
+                   "ld": In(3), "p": Out(32)}
+        if not fixed_scale:
+            members.update(w_ms=In(4), w_sh=In(4), a_ms=In(4), a_sh=In(4))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        dw = self.d_width
+        ld2, ld3, ld4 = self.ld[0], self.ld[1], self.ld[2]
+        d2 = Signal(signed(dw), name="d2", reset_less=True)
+        e2 = Signal(signed(7), name="e2", reset_less=True)
+        mm2 = Signal(8, name="mm2", reset_less=True)
+        nan2 = Signal(name="nan2", reset_less=True)
+        if self.fixed_scale:
+            sh, mm = 2 * _FP8_SCALE[1], _FP8_SCALE[0] * _FP8_SCALE[0]
+        else:
+            sh, mm = self.w_sh + self.a_sh, self.w_ms * self.a_ms
+        with m.If(ld2):
+            m.d.sync += [d2.eq(self.d), e2.eq(self.e_unit - 18 + sh), mm2.eq(mm),
+                         nan2.eq(self.nan)]
+        n3 = Signal(48, name="n3", reset_less=True)
+        s3 = Signal(name="s3", reset_less=True)
+        e3 = Signal(signed(7), name="e3", reset_less=True)
+        nan3 = Signal(name="nan3", reset_less=True)
+        dabs = Signal(dw - 1, name="dabs")
+        m.d.comb += dabs.eq(Mux(d2 < 0, -d2, d2))
+        with m.If(ld3):
+            m.d.sync += [n3.eq(dabs * mm2), s3.eq(d2 < 0), e3.eq(e2), nan3.eq(nan2)]
+        p_rnd = f32_round(m, n3, e3, s3, exp_min=self.exp_min, exp_max=self.exp_max, name="prnd")
+        p4 = Signal(32, name="p4", reset_less=True)
+        with m.If(ld4):
+            m.d.sync += p4.eq(Mux(nan3, F32_QNAN, p_rnd))
+        m.d.comb += self.p.eq(p4)
+        return m
+
+
+class Fp32Accumulator(wiring.Component):
+    """Stage 5 of a lane: ``acc <= (first ? start : acc) + p`` (IEEE FP32 adder, rtl/common)
+    when ``step``; the sum of a ``last`` step is also held in ``out`` until the next one.
+
+    Parameters: ``start_port`` (the start value comes from the ``start`` port; else +0).
+    Ports: ``p`` (FP32 addend), ``start`` (FP32 start value), ``first``, ``step``, ``last``,
+    ``out`` (FP32, registered).
+    """
+
+    def __init__(self, *, start_port: bool = False):
+        self.start_port = start_port
+        members = {"p": In(32), "first": In(1), "step": In(1), "last": In(1), "out": Out(32)}
+        if start_port:
+            members["start"] = In(32)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        acc = Signal(32, name="acc", reset_less=True)
+        acc_in = Signal(32, name="acc_in")
+        start = self.start if self.start_port else Const(0, 32)
+        m.d.comb += acc_in.eq(Mux(self.first, start, acc))
+        acc_new = f32_add(m, acc_in, self.p, name="fadd")
+        out = Signal(32, name="out_data", reset_less=True)
+        m.d.comb += self.out.eq(out)
+        with m.If(self.step):
+            m.d.sync += acc.eq(acc_new)
+            with m.If(self.last):
+                m.d.sync += out.eq(acc_new)
+        return m
+
+
+class VmacLane(wiring.Component):
+    """One output channel of the VMAC: operand registers, the dot-product units of its modes,
+    ``BlockScaleRound`` and ``Fp32Accumulator`` (pipeline of ``_VmacBase``).
+
+    Parameters: ``units`` (modes as (w8, a8)), ``isolation``, ``acc_init``.
+
+    Ports:
+        ``w``: the lane's weight block (``w_lane_layout``) at the input (stage 0).
+        ``a_codes``: the activation codes: at the input (stage 0) with ``isolation="hold"``
+            (each unit registers its own operands), else the shared stage-1 register.
+        ``a_meta``, ``a_nan``: activation meta bit and NaN flag at the input (stage 0).
+        ``a_ms``, ``a_sh``: decoded activation block scale (stage 1; not with FP8 only).
+        ``ld``: load enables of stages 1..4 (bits 0..3); ``step``, ``first``, ``last``: the
+            accumulator stage (stage 5).
+        ``out``: the lane's FP32 result of the last dot product.
+    """
+
+    def __init__(self, *, units, isolation: str, acc_init: bool):
+        self.units = tuple(units)
+        self.isolation = isolation
+        self.acc_init = acc_init
+        members = {
+            "w": In(w_lane_layout(acc_init)), "a_codes": In(128), "a_meta": In(1),
+            "a_nan": In(1), "ld": In(4), "step": In(1), "first": In(1), "last": In(1),
+            "out": Out(32),
+        }
+        if not self.fp8_only:
+            members.update(a_ms=In(4), a_sh=In(4))
+        super().__init__(members)
+        self.unit_probes = {}
+
+    @property
+    def fp8_only(self) -> bool:
+        return self.units == ((1, 1),)
+
+    @property
+    def unit_name(self) -> str:
+        return "fp8_lane" if self.fp8_only else f"lane_{self.isolation}"
+
+    def elaborate(self, platform):
+        m = Module()
+        fp8_only = self.fp8_only
+        wl = self.w
+        ld1, ld2, ld3, ld4 = (self.ld[i] for i in range(4))
+        mode_in = Cat(self.a_meta, wl.meta) if not fp8_only else Const(3, 2)
+        mode1 = Signal(2, name="mode1", reset_less=True)
+        nan1 = Signal(name="nan1", reset_less=True)
+        with m.If(ld1):
+            m.d.sync += [mode1.eq(mode_in),
+                         nan1.eq(self.a_nan | block_nan(wl.meta, wl.codes, wl.scale, fp8_only))]
+        if not fp8_only:
+            w_ms, w_sh = _scale_fields(wl.meta, wl.scale, fp8_only)
+            w_ms1 = Signal(4, name="ms1", reset_less=True)
+            w_sh1 = Signal(4, name="sh1", reset_less=True)
+            with m.If(ld1):
+                m.d.sync += [w_ms1.eq(w_ms), w_sh1.eq(w_sh)]
+        start = None
+        if self.acc_init:
+            prev = wl.acc
+            for i in range(1, 5):
+                nxt = Signal(32, name=f"init{i}", reset_less=True)
+                with m.If(self.ld[i - 1]):
+                    m.d.sync += nxt.eq(prev)
+                prev = nxt
+            start = prev
+
+        # operands of each unit, isolated per self.isolation
+        shared_w = None
+        if self.isolation != "hold" or fp8_only:
+            shared_w = Signal(128, name="w_codes1", reset_less=True)
+            with m.If(ld1):
+                m.d.sync += shared_w.eq(wl.codes)
+        unit_d = {}
+        for (w8, a8) in self.units:
+            uidx = 2 * w8 + a8
+            uname = UNIT_NAMES[uidx]
+            wb, ab = 16 * _CODE_BITS[w8], 16 * _CODE_BITS[a8]
+            if shared_w is None:                      # hold: per-unit operand registers
+                w_op = Signal(wb, name=uname + "_w", reset_less=True)
+                a_op = Signal(ab, name=uname + "_a", reset_less=True)
+                with m.If(ld1 & (mode_in == uidx)):
+                    m.d.sync += [w_op.eq(wl.codes[:wb]), a_op.eq(self.a_codes[:ab])]
+            elif self.isolation == "and" and not fp8_only:
+                sel = mode1 == uidx
+                w_op = Signal(wb, name=uname + "_w")
+                a_op = Signal(ab, name=uname + "_a")
+                m.d.comb += [w_op.eq(shared_w[:wb] & sel.replicate(wb)),
+                             a_op.eq(self.a_codes[:ab] & sel.replicate(ab))]
+            else:
+                w_op, a_op = shared_w[:wb], self.a_codes[:ab]
+            dot = add_unit(m, f"dot_{uname}", DotProductUnit(w8=w8, a8=a8), platform)
+            m.d.comb += [dot.w_codes.eq(w_op), dot.a_codes.eq(a_op)]
+            unit_d[uidx] = dot.d
+            self.unit_probes[uname] = (dot.w_codes, dot.a_codes, dot.d)
+
+        # stage 2 input: selected block sum and its exponent
+        dw = max(unit_width(*u) for u in self.units)
+        d_sel = Signal(signed(dw), name="dsel")
+        e_unit = Signal(signed(6), name="eunit")
+        if len(unit_d) == 1:
+            (uidx, d), = unit_d.items()
+            m.d.comb += [d_sel.eq(d), e_unit.eq(unit_exp(*UNITS[uidx]))]
+        else:
+            with m.Switch(mode1):
+                for uidx, d in unit_d.items():
+                    with m.Case(uidx):
+                        m.d.comb += [d_sel.eq(d), e_unit.eq(unit_exp(*UNITS[uidx]))]
+        rnd = add_unit(m, "round", BlockScaleRound(
+            d_width=dw, exp_min=_VmacBase.p_exponent_range[0],
+            exp_max=_VmacBase.p_exponent_range[1], fixed_scale=fp8_only), platform)
+        m.d.comb += [rnd.d.eq(d_sel), rnd.e_unit.eq(e_unit), rnd.nan.eq(nan1),
+                     rnd.ld.eq(Cat(ld2, ld3, ld4))]
+        if not fp8_only:
+            m.d.comb += [rnd.w_ms.eq(w_ms1), rnd.w_sh.eq(w_sh1), rnd.a_ms.eq(self.a_ms),
+                         rnd.a_sh.eq(self.a_sh)]
+
+        acc = add_unit(m, "accumulator", Fp32Accumulator(start_port=start is not None),
+                       platform)
+        m.d.comb += [acc.p.eq(rnd.p), acc.first.eq(self.first), acc.step.eq(self.step),
+                     acc.last.eq(self.last), self.out.eq(acc.out)]
+        if start is not None:
+            m.d.comb += acc.start.eq(start)
+        return m
+
+
+#: (M_s, sh_s) of the implicit block scale 6 of an FP8 block (UE4M3 0x4C)
+_FP8_SCALE = (3, 10)
+
+
+def _scale_fields(meta, scale, fp8_only: bool):
+    """(M_s, sh_s) of a block scale (4 bits each): the implicit 6 = 3·2^1 of an FP8 block."""
+    if fp8_only:
+        return Const(_FP8_SCALE[0], 4), Const(_FP8_SCALE[1], 4)
+    mant, sh = ue4m3_fields(scale)
+    return Mux(meta, _FP8_SCALE[0], mant)[:4], Mux(meta, _FP8_SCALE[1], sh)[:4]
+
+
 class _VmacBase(wiring.Component):
     """Common datapath of Vmac and Fp8Vmac (see the module docstring and docs/fgmp_rtl.md).
 
@@ -122,6 +379,10 @@ class _VmacBase(wiring.Component):
     accumulator/output); an output is valid ``latency`` = 5 cycles after the handshake of its
     ``last`` block pair. The pipeline stalls only when an output is pending (``o.valid`` and not
     ``o.ready``) and the next ``last`` block pair reaches the accumulator stage.
+
+    Units: one ``VmacLane`` per lane (``lane_<l>``), each with a ``DotProductUnit`` per mode,
+    a ``BlockScaleRound`` and an ``Fp32Accumulator``; the top level holds the control, the
+    activation's stage-1 registers and ``o.valid``.
     """
 
     def __init__(self, *, lanes: int, units, isolation: str, acc_init: bool):
@@ -131,6 +392,7 @@ class _VmacBase(wiring.Component):
             raise ValueError(f"acc_init must be a bool, got {acc_init!r}")
         self.acc_init = acc_init
         self.units = tuple(units)
+        self._lanes = []
         super().__init__({
             "a": In(stream.Signature(a_layout())),
             "w": In(stream.Signature(w_layout(lanes, acc_init))),
@@ -163,13 +425,17 @@ class _VmacBase(wiring.Component):
     def fp8_only(self) -> bool:
         return self.units == ((1, 1),)
 
+    @property
+    def unit_probes(self) -> dict:
+        """(lane, mode) -> (weight operand, activation operand, block sum D) of the dot-product
+        units of the last elaboration, for tests that observe operand isolation in simulation."""
+        return {(n, mode): probe for n, lane in enumerate(self._lanes)
+                for mode, probe in lane.unit_probes.items()}
+
     def elaborate(self, platform):
         m = Module()
         L = self.lanes
         a_in, w_in = self.a.payload, self.w.payload
-        #: (lane, unit name) -> (weight operand, activation operand, block sum D) of the last
-        #: elaboration, for tests that observe operand isolation in simulation
-        self.unit_probes = {}
         fp8_only = self.fp8_only
 
         # ---- control: valid bits of the four stages before the accumulator, global advance
@@ -186,143 +452,47 @@ class _VmacBase(wiring.Component):
         ]
         with m.If(en):
             m.d.sync += [v1.eq(take), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
-        ld1, ld2, ld3, ld4 = take, en & v1, en & v2, en & v3
+        ld = Signal(4, name="ld")
+        m.d.comb += ld.eq(Cat(take, en & v1, en & v2, en & v3))
 
-        # ---- stage 1: operands, decoded scales, NaN flags
-        def scale_fields(meta, scale):
-            mant, sh = ue4m3_fields(scale)
-            if fp8_only:
-                return Const(3, 4), Const(10, 4)
-            return Mux(meta, 3, mant)[:4], Mux(meta, 10, sh)[:4]
-
-        a_ms, a_sh = scale_fields(a_in.meta, a_in.scale)
-        a_ms1 = Signal(4, reset_less=True)
-        a_sh1 = Signal(4, reset_less=True)
+        # ---- stage 1: the activation's decoded scale and codes, shared by every lane
+        a_ms1 = Signal(4, name="a_ms1", reset_less=True)
+        a_sh1 = Signal(4, name="a_sh1", reset_less=True)
         a_nan_in = block_nan(a_in.meta, a_in.codes, a_in.scale, fp8_only)
-        with m.If(ld1):
-            m.d.sync += [a_ms1.eq(a_ms), a_sh1.eq(a_sh), last1.eq(a_in.last)]
-        with m.If(ld2):
+        with m.If(ld[0]):
+            m.d.sync += last1.eq(a_in.last)
+            if not fp8_only:
+                a_ms, a_sh = _scale_fields(a_in.meta, a_in.scale, fp8_only)
+                m.d.sync += [a_ms1.eq(a_ms), a_sh1.eq(a_sh)]
+        with m.If(ld[1]):
             m.d.sync += last2.eq(last1)
-        with m.If(ld3):
+        with m.If(ld[2]):
             m.d.sync += last3.eq(last2)
-        with m.If(ld4):
+        with m.If(ld[3]):
             m.d.sync += last4.eq(last3)
-
-        shared_a = None
+        a_codes = a_in.codes
         if self.isolation != "hold" or fp8_only:
-            shared_a = Signal(128, name="a_codes1", reset_less=True)
-            with m.If(ld1):
-                m.d.sync += shared_a.eq(a_in.codes)
-
-        results = []
-        for lane in range(L):
-            wl = w_in[lane]
-            p = f"l{lane}_"
-            mode_in = Cat(a_in.meta, wl.meta) if not fp8_only else Const(3, 2)
-            mode1 = Signal(2, name=p + "mode1", reset_less=True)
-            w_ms, w_sh = scale_fields(wl.meta, wl.scale)
-            w_ms1 = Signal(4, name=p + "ms1", reset_less=True)
-            w_sh1 = Signal(4, name=p + "sh1", reset_less=True)
-            nan1 = Signal(name=p + "nan1", reset_less=True)
-            with m.If(ld1):
-                m.d.sync += [mode1.eq(mode_in), w_ms1.eq(w_ms), w_sh1.eq(w_sh),
-                             nan1.eq(a_nan_in | block_nan(wl.meta, wl.codes, wl.scale, fp8_only))]
-            init1 = init2 = init3 = init4 = None
-            if self.acc_init:
-                init1, init2, init3, init4 = (Signal(32, name=f"{p}init{i}", reset_less=True)
-                                              for i in range(1, 5))
-                with m.If(ld1):
-                    m.d.sync += init1.eq(wl.acc)
-                with m.If(ld2):
-                    m.d.sync += init2.eq(init1)
-                with m.If(ld3):
-                    m.d.sync += init3.eq(init2)
-                with m.If(ld4):
-                    m.d.sync += init4.eq(init3)
-
-            # operands of each unit, isolated per self.isolation
-            shared_w = None
-            if self.isolation != "hold" or fp8_only:
-                shared_w = Signal(128, name=p + "w_codes1", reset_less=True)
-                with m.If(ld1):
-                    m.d.sync += shared_w.eq(wl.codes)
-            unit_d = {}
-            for (w8, a8) in self.units:
-                uname = p + UNIT_NAMES[UNITS.index((w8, a8))]
-                uidx = 2 * w8 + a8
-                wb, ab = 16 * _CODE_BITS[w8], 16 * _CODE_BITS[a8]
-                if shared_w is None:                      # hold: per-unit operand registers
-                    w_op = Signal(wb, name=uname + "_w", reset_less=True)
-                    a_op = Signal(ab, name=uname + "_a", reset_less=True)
-                    with m.If(ld1 & (mode_in == uidx)):
-                        m.d.sync += [w_op.eq(wl.codes[:wb]), a_op.eq(a_in.codes[:ab])]
-                elif self.isolation == "and" and not fp8_only:
-                    sel = mode1 == uidx
-                    w_op = Signal(wb, name=uname + "_w")
-                    a_op = Signal(ab, name=uname + "_a")
-                    m.d.comb += [w_op.eq(shared_w[:wb] & sel.replicate(wb)),
-                                 a_op.eq(shared_a[:ab] & sel.replicate(ab))]
-                else:
-                    w_op, a_op = shared_w[:wb], shared_a[:ab]
-                unit_d[uidx] = dot_unit(m, w_op, a_op, w8, a8, uname)
-                self.unit_probes[(lane, UNIT_NAMES[uidx])] = (w_op, a_op, unit_d[uidx])
-
-            # ---- stage 2: selected block sum, exponent, scale mantissa product
-            dw = max(unit_width(*u) for u in self.units)
-            d_sel = Signal(signed(dw), name=p + "dsel")
-            e_unit = Signal(signed(6), name=p + "eunit")
-            if len(unit_d) == 1:
-                (uidx, d), = unit_d.items()
-                m.d.comb += [d_sel.eq(d), e_unit.eq(unit_exp(*UNITS[uidx]))]
-            else:
-                with m.Switch(mode1):
-                    for uidx, d in unit_d.items():
-                        with m.Case(uidx):
-                            m.d.comb += [d_sel.eq(d), e_unit.eq(unit_exp(*UNITS[uidx]))]
-            d2 = Signal(signed(dw), name=p + "d2", reset_less=True)
-            e2 = Signal(signed(7), name=p + "e2", reset_less=True)
-            mm2 = Signal(8, name=p + "mm2", reset_less=True)
-            nan2 = Signal(name=p + "nan2", reset_less=True)
-            with m.If(ld2):
-                m.d.sync += [d2.eq(d_sel), e2.eq(e_unit - 18 + w_sh1 + a_sh1),
-                             mm2.eq(w_ms1 * a_ms1), nan2.eq(nan1)]
-
-            # ---- stage 3: N = |D|·M_sw·M_sa (< 2^48), sign
-            n3 = Signal(48, name=p + "n3", reset_less=True)
-            s3 = Signal(name=p + "s3", reset_less=True)
-            e3 = Signal(signed(7), name=p + "e3", reset_less=True)
-            nan3 = Signal(name=p + "nan3", reset_less=True)
-            dabs = Signal(dw - 1, name=p + "dabs")
-            m.d.comb += dabs.eq(Mux(d2 < 0, -d2, d2))
-            with m.If(ld3):
-                m.d.sync += [n3.eq(dabs * mm2), s3.eq(d2 < 0), e3.eq(e2), nan3.eq(nan2)]
-
-            # ---- stage 4: P32 = round_to_f32(N·2^E), NaN override
-            p_rnd = f32_round(m, n3, e3, s3, exp_min=self.p_exponent_range[0],
-                              exp_max=self.p_exponent_range[1], name=p + "prnd")
-            p4 = Signal(32, name=p + "p4", reset_less=True)
-            with m.If(ld4):
-                m.d.sync += p4.eq(Mux(nan3, F32_QNAN, p_rnd))
-
-            # ---- stage 5: accumulate; emit on last
-            acc = Signal(32, name=p + "acc", reset_less=True)
-            results.append((acc, p4, init4))
+            a_codes = Signal(128, name="a_codes1", reset_less=True)
+            with m.If(ld[0]):
+                m.d.sync += a_codes.eq(a_in.codes)
 
         first = Signal(init=1)            # next accumulation starts from +0 / the init value
-        out_data = Signal(data.ArrayLayout(32, L), reset_less=True)
-        m.d.comb += self.o.payload.eq(out_data)
+        acc_step = Signal(name="acc_step")
+        m.d.comb += acc_step.eq(en & v4)
+        self._lanes = []
+        for n in range(L):
+            lane = add_unit(m, f"lane_{n}", VmacLane(units=self.units, isolation=self.isolation,
+                                                     acc_init=self.acc_init), platform)
+            self._lanes.append(lane)
+            m.d.comb += [lane.w.eq(w_in[n]), lane.a_codes.eq(a_codes),
+                         lane.a_meta.eq(a_in.meta), lane.a_nan.eq(a_nan_in), lane.ld.eq(ld),
+                         lane.step.eq(acc_step), lane.first.eq(first), lane.last.eq(last4),
+                         self.o.payload[n].eq(lane.out)]
+            if not fp8_only:
+                m.d.comb += [lane.a_ms.eq(a_ms1), lane.a_sh.eq(a_sh1)]
+
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        acc_step = en & v4
-        for lane, (acc, p4, init4) in enumerate(results):
-            start = init4 if init4 is not None else Const(0, 32)
-            acc_in = Signal(32, name=f"l{lane}_accin")
-            m.d.comb += acc_in.eq(Mux(first, start, acc))
-            acc_new = f32_add(m, acc_in, p4, name=f"l{lane}_fadd")
-            with m.If(acc_step):
-                m.d.sync += acc.eq(acc_new)
-                with m.If(last4):
-                    m.d.sync += out_data[lane].eq(acc_new)
         with m.If(acc_step):
             m.d.sync += first.eq(last4)
             with m.If(last4):

@@ -1,6 +1,6 @@
 """Weight-stationary systolic arrays: the temporal-coded FineQ array and binary baselines.
 
-Both arrays share one skeleton (``ArrayPlan.build``) and one interface, so one testbench drives
+Both arrays share one skeleton (``_SystolicArray``) and one interface, so one testbench drives
 all of them; only the processing element, the weight encoding and the column accumulator differ.
 Structure and timing are described in docs/fineq_rtl.md; summary:
 
@@ -17,8 +17,11 @@ Structure and timing are described in docs/fineq_rtl.md; summary:
   DRAIN (until the ``last`` result has left) -> LOAD. Back-pressure on ``o`` stalls the whole
   pipeline (one enable); idle input cycles travel through it as bubbles.
 
-The generated Verilog is one flat module per block (PEs are built inline by ``ArrayPlan``), so
-the Verilator lint's file-per-module rule holds; the PE components exist for per-PE synthesis.
+Units (one module each in the generated Verilog, rtl/hierarchy.py): ``ActivationFeeder``
+(window hold, input skew, the phase line along the anti-diagonals), ``R x C`` PEs
+(``TemporalPE`` / ``BinaryPE``), one ``ColumnAccumulator`` per column (temporal only),
+``OutputDeskew``; the top level keeps the LOAD/COMPUTE/DRAIN control, the window choice and the
+control delay line.
 """
 from __future__ import annotations
 
@@ -26,13 +29,19 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..hierarchy import add_unit
 from .common import (ACT_BITS, ACT_MAX, ACT_MIN, CODINGS, WEIGHT, check_choice, check_int,
                      max_window, phase_bits, result_bound, signed_width, slice_bound)
 
 __all__ = ["TemporalPE", "BinaryPE", "TemporalSystolicArray", "BinarySystolicArray",
-           "ArrayPlan", "TemporalPlan", "BinaryPlan", "MAX_DIM", "product_range"]
+           "ActivationFeeder", "ColumnAccumulator", "OutputDeskew", "CTL", "MAX_DIM",
+           "product_range", "temporal_slice_width", "binary_slice_width"]
 
 MAX_DIM = 64
+
+#: Control word that travels with each time slice: the window's slot is occupied (``valid``),
+#: first / final phase of the window, and the tile's last vector (on its final phase).
+CTL = data.StructLayout({"valid": 1, "first": 1, "final": 1, "last": 1})
 
 
 def _check_bool(name, value) -> bool:
@@ -41,11 +50,29 @@ def _check_bool(name, value) -> bool:
     return value
 
 
+def _check_weight_bits(weight_bits) -> int:
+    if isinstance(weight_bits, bool) or weight_bits not in (4, 8):
+        raise ValueError(f"weight_bits must be 4 or 8, got {weight_bits!r}")
+    return weight_bits
+
+
 def product_range(weight_bits: int) -> tuple[int, int]:
     """Range of a * w for INT8 a and a signed ``weight_bits`` w."""
     wlo, whi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
     corners = [x * y for x in (ACT_MIN, ACT_MAX) for y in (wlo, whi)]
     return min(corners), max(corners)
+
+
+def temporal_slice_width(coding: str, row: int) -> int:
+    """Partial-sum width leaving PE row ``row`` of a temporal array (exact, ``slice_bound``)."""
+    b = slice_bound(coding, row)
+    return signed_width(-b, b)
+
+
+def binary_slice_width(weight_bits: int, row: int) -> int:
+    """Partial-sum width leaving PE row ``row`` of a binary array: ``row + 1`` products."""
+    lo, hi = product_range(weight_bits)
+    return signed_width(lo * (row + 1), hi * (row + 1))
 
 
 def _any(bits):
@@ -56,7 +83,7 @@ def _any(bits):
 
 
 # ------------------------------------------------------------------------------------------------
-# PE arithmetic (shared by the standalone PE components and the inline array PEs)
+# PE arithmetic
 # ------------------------------------------------------------------------------------------------
 
 def temporal_sum(m: Module, coding: str, psum_in, a, ph, w, name: str = "term"):
@@ -96,18 +123,19 @@ def temporal_sum(m: Module, coding: str, psum_in, a, ph, w, name: str = "term"):
     return psum_in + (x ^ neg.replicate(xw).as_signed()) + neg
 
 
-def binary_sum(m: Module, psum_in, a, w):
-    """``psum_in + a * w``: the conventional multiply-accumulate."""
-    return psum_in + a * w
-
-
 # ------------------------------------------------------------------------------------------------
-# Standalone PE components (for per-PE synthesis and the no-multiplier evidence)
+# Processing elements
 # ------------------------------------------------------------------------------------------------
 
 class _PE(wiring.Component):
-    """One PE with its registers. ``a``/``ph`` move right and the partial sum moves down when
-    ``en``; the weight register loads ``w_in`` when ``load``. Datapath registers, no reset."""
+    """One PE with its registers. ``a`` moves right and the partial sum moves down when ``en``;
+    the weight register loads ``w_in`` when ``load``. Datapath registers, no reset.
+
+    Ports: ``en``, ``load``, ``a_in``/``a_out`` (INT8), ``w_in``/``w_out`` (one weight),
+    ``ph`` (temporal coding: the phase of the activation held in ``a``; every PE on one
+    anti-diagonal sees the same phase, so the array delivers it from one shared register per
+    diagonal instead of a register per PE), ``psum_in`` (not in row 0), ``psum_out``.
+    """
 
     def __init__(self, *, row: int, weight_shape, ph_bits: int, psum_out_width: int,
                  psum_in_width: int):
@@ -122,8 +150,7 @@ class _PE(wiring.Component):
             "psum_out": Out(signed(psum_out_width)),
         }
         if ph_bits:
-            members["ph_in"] = In(ph_bits)
-            members["ph_out"] = Out(ph_bits)
+            members["ph"] = In(ph_bits)
         if psum_in_width:
             members["psum_in"] = In(signed(psum_in_width))
         super().__init__(members)
@@ -131,6 +158,17 @@ class _PE(wiring.Component):
     @property
     def latency(self) -> int:
         return 1
+
+    @property
+    def unit_key(self):
+        return (self._kind, self.psum_in_width, self.psum_out_width)
+
+    @property
+    def unit_name(self) -> str:
+        # rows with the same partial-sum widths share one module
+        widths = f"p{self.psum_in_width}_{self.psum_out_width}" if self.psum_in_width \
+            else f"p{self.psum_out_width}"
+        return f"{self._kind}_pe_{widths}"
 
     def _sum(self, m, psum_in, a, ph, w):
         raise NotImplementedError
@@ -140,17 +178,13 @@ class _PE(wiring.Component):
         a = Signal(signed(ACT_BITS), reset_less=True)
         w = Signal(self.w_in.shape(), reset_less=True)
         ps = Signal(signed(self.psum_out_width), reset_less=True)
-        ph = Signal(self.ph_bits, reset_less=True) if self.ph_bits else None
+        ph = self.ph if self.ph_bits else None
         psum_in = self.psum_in if self.psum_in_width else Const(0, signed(2))
         with m.If(self.en):
             m.d.sync += [a.eq(self.a_in), ps.eq(self._sum(m, psum_in, a, ph, w))]
-            if ph is not None:
-                m.d.sync += ph.eq(self.ph_in)
         with m.If(self.load):
             m.d.sync += w.eq(self.w_in)
         m.d.comb += [self.a_out.eq(a), self.w_out.eq(w), self.psum_out.eq(ps)]
-        if ph is not None:
-            m.d.comb += self.ph_out.eq(ph)
         return m
 
 
@@ -164,9 +198,10 @@ class TemporalPE(_PE):
     def __init__(self, *, coding: str = "csd", row: int = 0):
         self.coding = check_choice("coding", coding, CODINGS)
         check_int("row", row, 0, MAX_DIM - 1)
+        self._kind = f"temporal_{coding}"
         super().__init__(row=row, weight_shape=WEIGHT, ph_bits=phase_bits(coding),
-                         psum_out_width=TemporalPlan.slice_width(coding, row),
-                         psum_in_width=TemporalPlan.slice_width(coding, row - 1) if row else 0)
+                         psum_out_width=temporal_slice_width(coding, row),
+                         psum_in_width=temporal_slice_width(coding, row - 1) if row else 0)
 
     metadata_properties = ("coding", "psum_out_width", "row")
 
@@ -179,38 +214,235 @@ class BinaryPE(_PE):
     weight (two's complement): the baseline of the temporal PE."""
 
     def __init__(self, *, weight_bits: int = 4, row: int = 0):
-        self.weight_bits = BinaryPlan.check_weight_bits(weight_bits)
+        self.weight_bits = _check_weight_bits(weight_bits)
         check_int("row", row, 0, MAX_DIM - 1)
+        self._kind = f"int{weight_bits}"
         super().__init__(row=row, weight_shape=signed(weight_bits), ph_bits=0,
-                         psum_out_width=BinaryPlan.slice_width(weight_bits, row),
-                         psum_in_width=BinaryPlan.slice_width(weight_bits, row - 1) if row else 0)
+                         psum_out_width=binary_slice_width(weight_bits, row),
+                         psum_in_width=binary_slice_width(weight_bits, row - 1) if row else 0)
 
     metadata_properties = ("weight_bits", "psum_out_width", "row")
 
     def _sum(self, m, psum_in, a, ph, w):
-        return binary_sum(m, psum_in, a, w)
+        return psum_in + a * w
 
 
 # ------------------------------------------------------------------------------------------------
-# Array plans: parameters, derived widths and the hardware builder
+# Feeder, column accumulator, output deskew
 # ------------------------------------------------------------------------------------------------
 
-_CTL = data.StructLayout({"valid": 1, "first": 1, "final": 1, "last": 1})
+def _a_shape(rows: int):
+    return data.StructLayout({"data": data.ArrayLayout(signed(ACT_BITS), rows), "last": 1})
 
 
-class ArrayPlan:
-    """Configuration, derived properties and builder of a systolic array (no hardware state;
-    the components and FineQCore build the same logic from it into their own module)."""
+def _o_shape(cols: int, acc_width: int):
+    return data.StructLayout({"data": data.ArrayLayout(signed(acc_width), cols), "last": 1})
+
+
+class ActivationFeeder(wiring.Component):
+    """Holds each accepted activation vector for a window of ``T`` cycles (phase 0..T-1) and
+    skews row ``r`` by ``r`` cycles, so the vector enters the PE grid as a diagonal wavefront;
+    delays the phase along the anti-diagonals (PE (r, c) works on the phase of ``r + c + 1``
+    cycles ago).
+
+    Parameters (keyword-only): ``rows``, ``cols``; ``ph_bits`` (phase bits, 0 = none);
+    ``max_window`` (largest T); ``fixed_window`` (True: T is always ``max_window`` and there is
+    no ``window`` port).
+
+    Ports:
+        ``a``: the array's activation stream (``a.ready`` = ``en & accept`` and the window is
+            free or ending).
+        ``en``: pipeline advance; ``accept``: the array takes vectors (COMPUTE state).
+        ``window``: current T (1..max_window), when not fixed.
+        ``row_a``: skewed activation of each row (to PE column 0).
+        ``diag_ph``: phase of anti-diagonal d = r + c (to every PE on it), the phase register
+            delayed ``d + 1`` cycles.
+        ``ctl``: ``CTL`` of the slot at the feeder (unskewed); ``took_last``: the tile's last
+            vector was accepted this cycle.
+    """
+
+    def __init__(self, *, rows: int, cols: int, ph_bits: int, max_window: int,
+                 fixed_window: bool):
+        self.rows = check_int("rows", rows, 1, MAX_DIM)
+        self.cols = check_int("cols", cols, 1, MAX_DIM)
+        self.ph_bits = check_int("ph_bits", ph_bits, 0, 4)
+        self.max_window = check_int("max_window", max_window, 1, 16)
+        self.fixed_window = _check_bool("fixed_window", fixed_window)
+        members = {
+            "a": In(stream.Signature(_a_shape(rows))),
+            "en": In(1), "accept": In(1),
+            "row_a": Out(data.ArrayLayout(signed(ACT_BITS), rows)),
+            "ctl": Out(CTL), "took_last": Out(1),
+        }
+        if ph_bits:
+            members["diag_ph"] = Out(data.ArrayLayout(ph_bits, rows + cols - 1))
+        if not fixed_window:
+            members["window"] = In(range(1, max_window + 1))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        R, pb = self.rows, self.ph_bits
+        a = self.a
+        window = self.max_window if self.fixed_window else self.window
+        cur = Signal(a.payload.data.shape(), reset_less=True, name="data")
+        cur_last = Signal(reset_less=True, name="last")
+        fv = Signal(init=0, name="valid")
+        ph = Signal(range(max(self.max_window, 2)), init=0, name="phase")
+        at_end = Signal(name="final")
+        m.d.comb += at_end.eq(ph == window - 1)
+        take = Signal(name="take")
+        m.d.comb += [
+            a.ready.eq(self.en & self.accept & (~fv | at_end)),
+            take.eq(a.valid & a.ready),
+            self.took_last.eq(take & a.payload.last),
+        ]
+        with m.If(self.en):
+            with m.If(fv & ~at_end):
+                m.d.sync += ph.eq(ph + 1)
+            with m.Else():
+                m.d.sync += [fv.eq(take), ph.eq(0)]
+                m.d.sync += [cur.eq(a.payload.data), cur_last.eq(a.payload.last)]
+        m.d.comb += [self.ctl.valid.eq(fv), self.ctl.first.eq(ph == 0), self.ctl.final.eq(at_end),
+                     self.ctl.last.eq(cur_last & at_end)]
+
+        # input skew: row r delayed r cycles
+        for r in range(R):
+            av = cur[r]
+            for d in range(r):
+                na = Signal(signed(ACT_BITS), name=f"skew_a_{r}_{d}", reset_less=True)
+                with m.If(self.en):
+                    m.d.sync += na.eq(av)
+                av = na
+            m.d.comb += self.row_a[r].eq(av)
+        # phase line: anti-diagonal d sees the phase delayed d + 1 cycles
+        pv = ph[:pb] if pb else None
+        for d in range(R + self.cols - 1 if pb else 0):
+            np_ = Signal(pb, name=f"diag_ph_{d}", reset_less=True)
+            with m.If(self.en):
+                m.d.sync += np_.eq(pv)
+            m.d.comb += self.diag_ph[d].eq(np_)
+            pv = np_
+        return m
+
+
+class ColumnAccumulator(wiring.Component):
+    """Adds the ``T`` time slices of one column of a temporal array.
+
+    ``acc <= (first ? 0 : acc) + (first ? slice : slice << shift)`` when ``en`` (shift 2 for
+    csd phase 1, 1 for unary phases >= 1), modulo 2**acc_width. Only the final sum
+    outlives its window and it lies in the exact result range; partial sums between phases do
+    too (unary: a partial level; csd: the phase-0 slice), and a csd 4*slice1 term that alone
+    exceeds the range still adds up to the exact final value in modular arithmetic.
+
+    Ports: ``slice`` (bottom PE's partial sum), ``first`` (phase 0 of the window), ``en``,
+    ``acc`` (the register: the column result one cycle after the window's final phase; it is
+    also the first stage of the output deskew).
+    """
+
+    def __init__(self, *, coding: str, slice_width: int, acc_width: int):
+        self.coding = check_choice("coding", coding, CODINGS)
+        self.slice_width = check_int("slice_width", slice_width, 2, 64)
+        self.acc_width = check_int("acc_width", acc_width, 2, 64)
+        super().__init__({"slice": In(signed(slice_width)), "first": In(1), "en": In(1),
+                          "acc": Out(signed(acc_width))})
+
+    @property
+    def unit_name(self) -> str:
+        return f"column_accumulator_{self.coding}"
+
+    @property
+    def unit_key(self):
+        return (self.coding, self.slice_width, self.acc_width)
+
+    def elaborate(self, platform):
+        m = Module()
+        shift = 2 if self.coding == "csd" else 1
+        acc = Signal(signed(self.acc_width), reset_less=True, name="acc_reg")
+        first = self.first
+        with m.If(self.en):
+            m.d.sync += acc.eq(Mux(first, 0, acc) + Mux(first, self.slice, self.slice << shift))
+        m.d.comb += self.acc.eq(acc)
+        return m
+
+
+class OutputDeskew(wiring.Component):
+    """Column ``c``'s result delayed ``C-1-c`` cycles so that one vector's ``C`` sums leave
+    together, and the output register of the ``o`` stream.
+
+    Parameters: ``cols``, ``acc_width``; ``registered`` (the column results arrive one cycle
+    late, from registers that already are the first delay stage: column c is delayed
+    ``C-2-c`` more cycles and the last column's register is the output register itself).
+
+    Ports: ``col`` (column results, valid on the column's final phase, or one cycle later when
+    ``registered``), ``ctl`` (``CTL`` of the last column), ``en`` (pipeline advance; the array
+    derives it from ``o``), ``o``.
+    """
+
+    def __init__(self, *, cols: int, acc_width: int, registered: bool = False):
+        self.cols = check_int("cols", cols, 1, MAX_DIM)
+        self.acc_width = check_int("acc_width", acc_width, 2, 64)
+        self.registered = _check_bool("registered", registered)
+        super().__init__({
+            "col": In(data.ArrayLayout(signed(acc_width), cols)),
+            "ctl": In(CTL), "en": In(1),
+            "o": Out(stream.Signature(_o_shape(cols, acc_width))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        C = self.cols
+        o = self.o
+        o_data = Signal(o.payload.data.shape(), reset_less=True, name="data")
+        o_last = Signal(reset_less=True, name="last")
+        m.d.comb += o.payload.last.eq(o_last)
+        m.d.comb += [o.payload.data[c].eq(o_data[c])
+                     for c in range(C - 1 if self.registered else C)]
+        with m.If(self.en):
+            m.d.sync += [o.valid.eq(self.ctl.valid & self.ctl.final), o_last.eq(self.ctl.last)]
+        for c in range(C):
+            v = self.col[c]
+            if self.registered and c == C - 1:
+                m.d.comb += o.payload.data[c].eq(v)
+                continue
+            for d in range(C - 1 - c - self.registered):
+                nv = Signal(signed(self.acc_width), name=f"deskew_{c}_{d}", reset_less=True)
+                with m.If(self.en):
+                    m.d.sync += nv.eq(v)
+                v = nv
+            with m.If(self.en):
+                m.d.sync += o_data[c].eq(v)
+        return m
+
+
+# ------------------------------------------------------------------------------------------------
+# The arrays
+# ------------------------------------------------------------------------------------------------
+
+class _SystolicArray(wiring.Component):
+    """Skeleton of both arrays: ports ``w``, ``a``, ``o`` (module docstring)."""
 
     weight_encoding = "?"
-    max_window = 1
-    min_window = 1
+    ph_bits = 0
+    accumulates = False         # a ColumnAccumulator per column (column_unit)
 
-    def __init__(self, rows: int, cols: int, weight_shape, acc_width: int):
+    def __init__(self, *, rows: int, cols: int, weight_shape, acc_width: int,
+                 min_window: int, max_window: int):
         self.rows = check_int("rows", rows, 1, MAX_DIM)
         self.cols = check_int("cols", cols, 1, MAX_DIM)
         self.weight_shape = weight_shape
         self.acc_width = acc_width
+        self.min_window = min_window
+        self.max_window = max_window
+        super().__init__({
+            "w": In(stream.Signature(self.w_shape)),
+            "a": In(stream.Signature(self.a_shape)),
+            "o": Out(stream.Signature(self.o_shape)),
+        })
+
+    metadata_properties = ("rows", "cols", "acc_width", "weight_encoding", "weight_width",
+                           "min_window", "max_window", "latency_formula", "load_cycles",
+                           "psum_widths", "throughput")
 
     # ---- shapes of the three streams ---------------------------------------------------
     @property
@@ -219,17 +451,20 @@ class ArrayPlan:
 
     @property
     def a_shape(self):
-        return data.StructLayout({"data": data.ArrayLayout(signed(ACT_BITS), self.rows),
-                                  "last": 1})
+        return _a_shape(self.rows)
 
     @property
     def o_shape(self):
-        return data.StructLayout({"data": data.ArrayLayout(signed(self.acc_width), self.cols),
-                                  "last": 1})
+        return _o_shape(self.cols, self.acc_width)
 
     @property
     def weight_width(self) -> int:
         return data.ArrayLayout(self.weight_shape, 1).size
+
+    @property
+    def psum_widths(self) -> list[int]:
+        """Width of the partial-sum registers of each PE row, top to bottom."""
+        return [self.psum_width(r) for r in range(self.rows)]
 
     # ---- timing ------------------------------------------------------------------------
     def latency_for(self, window: int) -> int:
@@ -237,30 +472,38 @@ class ArrayPlan:
         ``R + C + T + 1``."""
         return self.rows + self.cols + window + 1
 
-    # ---- subclass hooks ----------------------------------------------------------------
-    ph_bits = 0
+    @property
+    def latency(self) -> int:
+        """Latency at the largest window: ``rows + cols + max_window + 1``."""
+        return self.latency_for(self.max_window)
 
+    latency_formula = "rows + cols + T + 1"
+    throughput = "one vector per T cycles"
+
+    @property
+    def load_cycles(self) -> int:
+        """Weight beats (= cycles) per tile: one column per beat."""
+        return self.cols
+
+    # ---- subclass hooks ----------------------------------------------------------------
     def psum_width(self, row: int) -> int:
         raise NotImplementedError
 
-    def pe_sum(self, m, psum_in, a, ph, w, name="term"):
+    def make_pe(self, row: int) -> _PE:
         raise NotImplementedError
 
     def window_logic(self, m, load, first_beat, beat):
-        """The current window length T: a signal set while loading, or an int."""
-        return 1
+        """The current window length T: a signal set while loading (None: fixed T)."""
+        return None
 
-    def column_result(self, m, en, slice_, ctl):
-        """Combinational column sum at the cycle the column's final slice arrives."""
-        return slice_
+    def column_unit(self) -> ColumnAccumulator | None:
+        return None
 
     # ---- the hardware ------------------------------------------------------------------
-    def build(self, m: Module, w, a, o) -> None:
-        """Build the array into ``m``; ``w``, ``a``, ``o`` are stream interfaces (``w``/``a``
-        consumed, ``o`` produced)."""
+    def elaborate(self, platform):
+        m = Module()
         R, C = self.rows, self.cols
-        pb = self.ph_bits
-        tmax = self.max_window
+        w, o = self.w, self.o
 
         # --- control: LOAD -> COMPUTE -> DRAIN -> LOAD
         LOAD, COMPUTE, DRAIN = 0, 1, 2
@@ -278,139 +521,106 @@ class ArrayPlan:
             with m.If(col == C - 1):
                 m.d.sync += state.eq(COMPUTE)
 
-        # --- feeder: holds the accepted vector for T cycles, phase 0..T-1
-        cur = Signal(a.payload.data.shape(), reset_less=True, name="feed_data")
-        cur_last = Signal(reset_less=True, name="feed_last")
-        fv = Signal(init=0, name="feed_valid")
-        ph = Signal(range(max(tmax, 2)), init=0, name="feed_phase")
-        at_end = Signal(name="feed_final")
-        m.d.comb += at_end.eq(ph == window - 1)
-        take = Signal(name="take")
-        m.d.comb += [
-            a.ready.eq(en & (state == COMPUTE) & (~fv | at_end)),
-            take.eq(a.valid & a.ready),
-        ]
-        with m.If(en):
-            with m.If(fv & ~at_end):
-                m.d.sync += ph.eq(ph + 1)
-            with m.Else():
-                m.d.sync += [fv.eq(take), ph.eq(0)]
-                m.d.sync += [cur.eq(a.payload.data), cur_last.eq(a.payload.last)]
-        with m.If(take & a.payload.last):
+        # --- feeder: window hold + input skew
+        feeder = add_unit(m, "feeder", ActivationFeeder(
+            rows=R, cols=C, ph_bits=self.ph_bits, max_window=self.max_window,
+            fixed_window=window is None), platform)
+        wiring.connect(m, wiring.flipped(self.a), feeder.a)
+        m.d.comb += [feeder.en.eq(en), feeder.accept.eq(state == COMPUTE)]
+        if window is not None:
+            m.d.comb += feeder.window.eq(window)
+        with m.If(feeder.took_last):
             m.d.sync += state.eq(DRAIN)
         with m.If(o.valid & o.ready & o.payload.last):
             m.d.sync += state.eq(LOAD)
 
-        ctl = Signal(_CTL, name="feed_ctl")
-        m.d.comb += [ctl.valid.eq(fv), ctl.first.eq(ph == 0), ctl.final.eq(at_end),
-                     ctl.last.eq(cur_last & at_end)]
-
-        # --- input skew: row r delayed r cycles (activation + phase)
-        row_in = []
-        for r in range(R):
-            av, pv = cur[r], (ph[:pb] if pb else None)
-            for d in range(r):
-                na = Signal(signed(ACT_BITS), name=f"skew_a_{r}_{d}", reset_less=True)
-                with m.If(en):
-                    m.d.sync += na.eq(av)
-                if pb:
-                    np_ = Signal(pb, name=f"skew_ph_{r}_{d}", reset_less=True)
-                    with m.If(en):
-                        m.d.sync += np_.eq(pv)
-                    pv = np_
-                av = na
-            row_in.append((av, pv))
-
-        # --- PE grid (inline): registers a, ph (en), w (load), psum (en)
-        pa = [[None] * C for _ in range(R)]
-        pp = [[None] * C for _ in range(R)]
-        pw = [[None] * C for _ in range(R)]
-        ps = [[None] * C for _ in range(R)]
+        # --- PE grid: activations and phases move right, weights shift left, psums move down
+        pes = [[add_unit(m, f"pe_{r}_{c}", self.make_pe(r), platform) for c in range(C)]
+               for r in range(R)]
         for r in range(R):
             for c in range(C):
-                pa[r][c] = Signal(signed(ACT_BITS), name=f"pe_{r}_{c}_a", reset_less=True)
-                pw[r][c] = Signal(self.weight_shape, name=f"pe_{r}_{c}_w", reset_less=True)
-                ps[r][c] = Signal(signed(self.psum_width(r)), name=f"pe_{r}_{c}_psum",
-                                  reset_less=True)
-                if pb:
-                    pp[r][c] = Signal(pb, name=f"pe_{r}_{c}_ph", reset_less=True)
-        for r in range(R):
-            for c in range(C):
-                a_in = row_in[r][0] if c == 0 else pa[r][c - 1]
-                ph_in = (row_in[r][1] if c == 0 else pp[r][c - 1]) if pb else None
-                w_in = w.payload[r] if c == C - 1 else pw[r][c + 1]
-                psum_in = ps[r - 1][c] if r else Const(0, signed(2))
-                nxt = self.pe_sum(m, psum_in, pa[r][c], pp[r][c], pw[r][c], f"pe_{r}_{c}_term")
-                with m.If(en):
-                    m.d.sync += [pa[r][c].eq(a_in), ps[r][c].eq(nxt)]
-                    if pb:
-                        m.d.sync += pp[r][c].eq(ph_in)
-                with m.If(load):
-                    m.d.sync += pw[r][c].eq(w_in)
+                pe = pes[r][c]
+                m.d.comb += [pe.en.eq(en), pe.load.eq(load),
+                             pe.a_in.eq(feeder.row_a[r] if c == 0 else pes[r][c - 1].a_out),
+                             pe.w_in.eq(w.payload[r] if c == C - 1 else pes[r][c + 1].w_out)]
+                if self.ph_bits:
+                    m.d.comb += pe.ph.eq(feeder.diag_ph[r + c])
+                if r:
+                    m.d.comb += pe.psum_in.eq(pes[r - 1][c].psum_out)
 
         # --- bottom control: the feeder's ctl delayed R+1 cycles, then one more per column
-        prev = ctl
+        prev = feeder.ctl
         for d in range(R + 1):
-            nxt = Signal(_CTL, name=f"ctl_delay_{d}")
+            nxt = Signal(CTL, name=f"ctl_delay_{d}")
             with m.If(en):
                 m.d.sync += nxt.eq(prev)
             prev = nxt
         bctl = [prev]
         for c in range(1, C):
-            nxt = Signal(_CTL, name=f"ctl_col_{c}")
+            nxt = Signal(CTL, name=f"ctl_col_{c}")
             with m.If(en):
                 m.d.sync += nxt.eq(bctl[-1])
             bctl.append(nxt)
 
-        # --- column accumulators and output deskew (column c delayed C-1-c cycles)
-        out_vals = []
+        # --- column accumulators and output deskew (an accumulator register is the first
+        # deskew stage of its column)
+        accumulate = self.accumulates
+        deskew = add_unit(m, "deskew", OutputDeskew(cols=C, acc_width=self.acc_width,
+                                                    registered=accumulate), platform)
+        wiring.connect(m, deskew.o, wiring.flipped(o))
+        m.d.comb += [deskew.en.eq(en), deskew.ctl.eq(bctl[C - 1])]
         for c in range(C):
-            val = self.column_result(m, en, ps[R - 1][c], bctl[c], c)
-            v = Signal(signed(self.acc_width), name=f"col_{c}")
-            m.d.comb += v.eq(val)
-            for d in range(C - 1 - c):
-                nv = Signal(signed(self.acc_width), name=f"deskew_{c}_{d}", reset_less=True)
-                with m.If(en):
-                    m.d.sync += nv.eq(v)
-                v = nv
-            out_vals.append(v)
-
-        o_data = Signal(o.payload.data.shape(), reset_less=True, name="out_data")
-        o_last = Signal(reset_less=True, name="out_last")
-        m.d.comb += [o.payload.data.eq(o_data), o.payload.last.eq(o_last)]
-        with m.If(en):
-            m.d.sync += [o.valid.eq(bctl[C - 1].valid & bctl[C - 1].final),
-                         o_last.eq(bctl[C - 1].last)]
-            m.d.sync += [o_data[c].eq(v) for c, v in enumerate(out_vals)]
+            if not accumulate:
+                m.d.comb += deskew.col[c].eq(pes[R - 1][c].psum_out)
+                continue
+            acc = add_unit(m, f"column_{c}", self.column_unit(), platform)
+            m.d.comb += [acc.slice.eq(pes[R - 1][c].psum_out), acc.first.eq(bctl[c].first),
+                         acc.en.eq(en), deskew.col[c].eq(acc.acc)]
+        return m
 
 
-class TemporalPlan(ArrayPlan):
+class TemporalSystolicArray(_SystolicArray):
+    """Temporal-coded FineQ systolic array (weight-stationary, no multiplier).
+
+    Parameters (keyword-only):
+        rows, cols: array size R x C (1..64).
+        coding: ``"csd"`` (default; T <= 2) or ``"unary"`` (T <= 4), see ``temporal_sum``.
+        early_finish: choose T per tile from its weights (``common.window_cycles``); otherwise
+            T is always ``max_window``.
+
+    Weight beat: R x ``WEIGHT`` (mag[2:0] = |level| in {0, 1, 3, 5, 7}, sign[3]).
+    Output: C signed sums of ``acc_width`` bits, the exact range of R products a * level.
+    """
+
     weight_encoding = "sign_magnitude"
+    accumulates = True
 
-    def __init__(self, rows: int, cols: int, coding: str, early_finish: bool):
+    def __init__(self, *, rows: int = 16, cols: int = 16, coding: str = "csd",
+                 early_finish: bool = True):
         self.coding = check_choice("coding", coding, CODINGS)
         self.early_finish = _check_bool("early_finish", early_finish)
         check_int("rows", rows, 1, MAX_DIM)
         lo, hi = result_bound(rows)
-        super().__init__(rows, cols, WEIGHT, signed_width(lo, hi))
+        tmax = max_window(coding)
         self.ph_bits = phase_bits(coding)
-        self.max_window = max_window(coding)
-        self.min_window = 1 if early_finish else self.max_window
+        super().__init__(rows=rows, cols=cols, weight_shape=WEIGHT, acc_width=signed_width(lo, hi),
+                         min_window=1 if early_finish else tmax, max_window=tmax)
 
-    @staticmethod
-    def slice_width(coding: str, row: int) -> int:
-        b = slice_bound(coding, row)
-        return signed_width(-b, b)
+    metadata_properties = _SystolicArray.metadata_properties + ("coding", "early_finish")
 
     def psum_width(self, row):
-        return self.slice_width(self.coding, row)
+        return temporal_slice_width(self.coding, row)
 
-    def pe_sum(self, m, psum_in, a, ph, w, name="term"):
-        return temporal_sum(m, self.coding, psum_in, a, ph, w, name)
+    def make_pe(self, row):
+        return TemporalPE(coding=self.coding, row=row)
+
+    def column_unit(self):
+        return ColumnAccumulator(coding=self.coding, slice_width=self.psum_width(self.rows - 1),
+                                 acc_width=self.acc_width)
 
     def window_logic(self, m, load, first_beat, beat):
         if not self.early_finish:
-            return self.max_window
+            return None
         mags = [beat[r].mag for r in range(self.rows)]
         if self.coding == "csd":
             beat_flags = Cat(_any([g[1] | g[2] for g in mags]))    # some |level| >= 3
@@ -430,133 +640,6 @@ class TemporalPlan(ArrayPlan):
                 m.d.sync += window.eq(Mux(merged[2], 4, Mux(merged[1], 3, Mux(merged[0], 2, 1))))
         return window
 
-    def column_result(self, m, en, slice_, ctl, c):
-        # acc <- (first ? 0 : acc) + slice * (1 | 4 (csd phase 1) | 2 (unary phase >= 1)),
-        # modulo 2**acc_width. Only the final sum outlives its window and it lies in the exact
-        # result range; partial sums between phases do too (unary: a partial level; csd: the
-        # phase-0 slice), and a csd 4*slice1 term that alone exceeds the range still adds up
-        # to the exact final value in modular arithmetic.
-        shift = 2 if self.coding == "csd" else 1
-        acc = Signal(signed(self.acc_width), reset_less=True, name=f"acc_{c}")
-        nxt = Signal(signed(self.acc_width), name=f"acc_{c}_next")
-        m.d.comb += nxt.eq(Mux(ctl.first, 0, acc) + Mux(ctl.first, slice_, slice_ << shift))
-        with m.If(en):
-            m.d.sync += acc.eq(nxt)
-        return nxt
-
-
-class BinaryPlan(ArrayPlan):
-    def __init__(self, rows: int, cols: int, weight_bits: int):
-        self.weight_bits = self.check_weight_bits(weight_bits)
-        check_int("rows", rows, 1, MAX_DIM)
-        lo, hi = product_range(weight_bits)
-        super().__init__(rows, cols, signed(weight_bits), signed_width(lo * rows, hi * rows))
-
-    @staticmethod
-    def check_weight_bits(weight_bits) -> int:
-        if isinstance(weight_bits, bool) or weight_bits not in (4, 8):
-            raise ValueError(f"weight_bits must be 4 or 8, got {weight_bits!r}")
-        return weight_bits
-
-    @staticmethod
-    def slice_width(weight_bits: int, row: int) -> int:
-        lo, hi = product_range(weight_bits)
-        return signed_width(lo * (row + 1), hi * (row + 1))
-
-    @property
-    def weight_encoding(self) -> str:
-        return f"int{self.weight_bits}"
-
-    def psum_width(self, row):
-        return self.slice_width(self.weight_bits, row)
-
-    def pe_sum(self, m, psum_in, a, ph, w, name="term"):
-        return binary_sum(m, psum_in, a, w)
-
-    def column_result(self, m, en, slice_, ctl, c):
-        return slice_
-
-
-# ------------------------------------------------------------------------------------------------
-# The array components
-# ------------------------------------------------------------------------------------------------
-
-class _SystolicArray(wiring.Component):
-    """Component wrapper of an ArrayPlan: ports ``w``, ``a``, ``o`` (module docstring)."""
-
-    def __init__(self, plan: ArrayPlan):
-        self.plan = plan
-        super().__init__({
-            "w": In(stream.Signature(plan.w_shape)),
-            "a": In(stream.Signature(plan.a_shape)),
-            "o": Out(stream.Signature(plan.o_shape)),
-        })
-
-    metadata_properties = ("rows", "cols", "acc_width", "weight_encoding", "weight_width",
-                           "min_window", "max_window", "latency_formula", "load_cycles",
-                           "psum_widths", "throughput")
-
-    rows = property(lambda self: self.plan.rows)
-    cols = property(lambda self: self.plan.cols)
-    acc_width = property(lambda self: self.plan.acc_width)
-    weight_encoding = property(lambda self: self.plan.weight_encoding)
-    weight_width = property(lambda self: self.plan.weight_width)
-    min_window = property(lambda self: self.plan.min_window)
-    max_window = property(lambda self: self.plan.max_window)
-
-    @property
-    def psum_widths(self) -> list[int]:
-        """Width of the partial-sum registers of each PE row, top to bottom."""
-        return [self.plan.psum_width(r) for r in range(self.plan.rows)]
-
-    def latency_for(self, window: int) -> int:
-        return self.plan.latency_for(window)
-
-    @property
-    def latency(self) -> int:
-        """Latency at the largest window: ``rows + cols + max_window + 1``."""
-        return self.plan.latency_for(self.plan.max_window)
-
-    @property
-    def latency_formula(self) -> str:
-        return "rows + cols + T + 1"
-
-    @property
-    def load_cycles(self) -> int:
-        """Weight beats (= cycles) per tile: one column per beat."""
-        return self.plan.cols
-
-    @property
-    def throughput(self) -> str:
-        return "one vector per T cycles"
-
-    def elaborate(self, platform):
-        m = Module()
-        self.plan.build(m, self.w, self.a, self.o)
-        return m
-
-
-class TemporalSystolicArray(_SystolicArray):
-    """Temporal-coded FineQ systolic array (weight-stationary, no multiplier).
-
-    Parameters (keyword-only):
-        rows, cols: array size R x C (1..64).
-        coding: ``"csd"`` (default; T <= 2) or ``"unary"`` (T <= 4), see ``temporal_sum``.
-        early_finish: choose T per tile from its weights (``common.window_cycles``); otherwise
-            T is always ``max_window``.
-
-    Weight beat: R x ``WEIGHT`` (mag[2:0] = |level| in {0, 1, 3, 5, 7}, sign[3]).
-    Output: C signed sums of ``acc_width`` bits, the exact range of R products a * level.
-    """
-
-    def __init__(self, *, rows: int = 16, cols: int = 16, coding: str = "csd",
-                 early_finish: bool = True):
-        super().__init__(TemporalPlan(rows, cols, coding, early_finish))
-
-    metadata_properties = _SystolicArray.metadata_properties + ("coding", "early_finish")
-    coding = property(lambda self: self.plan.coding)
-    early_finish = property(lambda self: self.plan.early_finish)
-
 
 class BinarySystolicArray(_SystolicArray):
     """Conventional binary baseline: multiplier PEs, INT8 x INT``weight_bits``, T = 1.
@@ -566,7 +649,20 @@ class BinarySystolicArray(_SystolicArray):
     """
 
     def __init__(self, *, rows: int = 16, cols: int = 16, weight_bits: int = 4):
-        super().__init__(BinaryPlan(rows, cols, weight_bits))
+        self.weight_bits = _check_weight_bits(weight_bits)
+        check_int("rows", rows, 1, MAX_DIM)
+        lo, hi = product_range(weight_bits)
+        super().__init__(rows=rows, cols=cols, weight_shape=signed(weight_bits),
+                         acc_width=signed_width(lo * rows, hi * rows), min_window=1, max_window=1)
 
     metadata_properties = _SystolicArray.metadata_properties + ("weight_bits",)
-    weight_bits = property(lambda self: self.plan.weight_bits)
+
+    @property
+    def weight_encoding(self) -> str:
+        return f"int{self.weight_bits}"
+
+    def psum_width(self, row):
+        return binary_slice_width(self.weight_bits, row)
+
+    def make_pe(self, row):
+        return BinaryPE(weight_bits=self.weight_bits, row=row)

@@ -12,20 +12,102 @@ beyond the matrix (zero-padded words) must be 0.
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring  # noqa: F401
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .array import TemporalPlan
-from .common import WEIGHT, check_choice
-from .decoder import DEFAULT_LAYOUT, LAYOUTS, WEIGHTS_PER_WORD, build_decoder, decoder_shapes
+from ..hierarchy import add_unit
+from .array import TemporalSystolicArray
+from .common import WEIGHT, check_choice, check_int
+from .decoder import DEFAULT_LAYOUT, LAYOUTS, WEIGHTS_PER_WORD, FineQDecoder, decoder_shapes
 
-__all__ = ["FineQCore", "SKIP_BITS"]
+__all__ = ["FineQCore", "ColumnAssembler", "SKIP_BITS"]
 
 SKIP_BITS = 4
 
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def _slots(rows: int) -> int:
+    """Decoded words the column assembler holds: enough for ``skip + R`` weights."""
+    return _ceil_div(rows + WEIGHTS_PER_WORD - 1, WEIGHTS_PER_WORD)
+
+
+class ColumnAssembler(wiring.Component):
+    """Decoded words of one column -> one array weight beat of ``rows`` weights.
+
+    The first word of a column carries the tile's skip count (``skip`` field): the beat is the
+    ``rows`` weights starting at weight ``skip`` of the first word. The assembler stores the
+    column's ``ceil((skip + rows) / 12)`` words in slots, then offers the beat on ``o``; it takes
+    the next column's first word in the cycle the beat is taken.
+
+    Ports: ``i`` (decoder output: 12 weights + skip), ``o`` (array weight beat).
+    """
+
+    def __init__(self, *, rows: int):
+        self.rows = check_int("rows", rows, 1, 64)
+        _, in_shape = decoder_shapes(SKIP_BITS)
+        super().__init__({
+            "i": In(stream.Signature(in_shape)),
+            "o": Out(stream.Signature(data.ArrayLayout(WEIGHT, rows))),
+        })
+
+    @property
+    def slots(self) -> int:
+        return _slots(self.rows)
+
+    def words_per_column(self, skip: int) -> int:
+        return _ceil_div(skip + self.rows, WEIGHTS_PER_WORD)
+
+    def elaborate(self, platform):
+        m = Module()
+        R, nb = self.rows, self.slots
+        i, o = self.i, self.o
+        slot = [Signal(data.ArrayLayout(WEIGHT, WEIGHTS_PER_WORD), name=f"slot_{n}",
+                       reset_less=True) for n in range(nb)]
+        skip = Signal(SKIP_BITS, reset_less=True, name="skip")
+        need = Signal(range(nb + 1), reset_less=True, name="need")
+        cnt = Signal(range(nb + 1), init=0, name="count")
+        full = Signal(init=0, name="full")
+
+        need_first = Signal(range(nb + 1), name="need_first")
+        with m.Switch(i.payload.skip):
+            for s in range(1 << SKIP_BITS):
+                with m.Case(s):
+                    # 12..15 are reserved; treated like 11 for the word count.
+                    m.d.comb += need_first.eq(self.words_per_column(min(s, WEIGHTS_PER_WORD - 1)))
+
+        beat_taken = Signal(name="beat_taken")
+        can_write = Signal(name="can_write")
+        wr = Signal(name="write")
+        idx = Signal(range(nb + 1), name="index")
+        m.d.comb += [
+            beat_taken.eq(full & o.ready),
+            can_write.eq(~full | beat_taken),
+            i.ready.eq(can_write),
+            wr.eq(i.valid & can_write),
+            idx.eq(Mux(full, 0, cnt)),
+        ]
+        with m.If(beat_taken):
+            m.d.sync += [full.eq(0), cnt.eq(0)]
+        with m.If(wr):
+            for n in range(nb):
+                with m.If(idx == n):
+                    m.d.sync += slot[n].eq(i.payload.weights)
+            m.d.sync += cnt.eq(idx + 1)
+            with m.If(idx == 0):
+                m.d.sync += [skip.eq(i.payload.skip), need.eq(need_first)]
+                with m.If(need_first == 1):
+                    m.d.sync += full.eq(1)
+            with m.Elif(idx + 1 == need):
+                m.d.sync += full.eq(1)
+
+        flat = Cat(*slot)
+        shifted = Signal(len(flat), name="window")
+        m.d.comb += shifted.eq(flat >> (skip * WEIGHT.size))
+        m.d.comb += [o.valid.eq(full), o.payload.as_value().eq(shifted[:R * WEIGHT.size])]
+        return m
 
 
 class FineQCore(wiring.Component):
@@ -41,20 +123,26 @@ class FineQCore(wiring.Component):
         ``a``: stream of struct ``data`` (R x signed 8), ``last`` (final vector of the tile).
         ``o``: stream of struct ``data`` (C x signed ``acc_width``), ``last``.
 
-    Words of the next tile are decoded and the first column assembled while the current tile
-    computes; the array takes them once it has drained.
+    Units: ``decoder`` (FineQDecoder) -> ``assembler`` (ColumnAssembler) -> ``array``
+    (TemporalSystolicArray), joined by streams. Words of the next tile are decoded and the
+    first column assembled while the current tile computes; the array takes them once it has
+    drained.
     """
 
     def __init__(self, *, rows: int = 16, cols: int = 16, layout: str = DEFAULT_LAYOUT,
                  coding: str = "csd", early_finish: bool = True):
         self.layout = check_choice("layout", layout, LAYOUTS)
-        self.plan = plan = TemporalPlan(rows, cols, coding, early_finish)
+        # the array validates rows, cols, coding and early_finish
+        self._array_params = dict(rows=rows, cols=cols, coding=coding, early_finish=early_finish)
+        array = TemporalSystolicArray(**self._array_params)
+        array._MustUse__silence = True          # a template for the properties only
+        self._template = array
         self.rows, self.cols = rows, cols
         self.coding, self.early_finish = coding, early_finish
         super().__init__({
-            "w": In(stream.Signature(data.StructLayout({"word": 32, "skip": SKIP_BITS}))),
-            "a": In(stream.Signature(plan.a_shape)),
-            "o": Out(stream.Signature(plan.o_shape)),
+            "w": In(stream.Signature(decoder_shapes(SKIP_BITS)[0])),
+            "a": In(stream.Signature(array.a_shape)),
+            "o": Out(stream.Signature(array.o_shape)),
         })
 
     metadata_properties = ("rows", "cols", "layout", "coding", "early_finish", "acc_width",
@@ -62,39 +150,25 @@ class FineQCore(wiring.Component):
                            "slots", "load_formula", "psum_widths")
 
     weight_encoding = "packed_words"
+    latency_formula = "rows + cols + T + 1"
 
-    @property
-    def acc_width(self) -> int:
-        return self.plan.acc_width
-
-    @property
-    def min_window(self) -> int:
-        return self.plan.min_window
-
-    @property
-    def max_window(self) -> int:
-        return self.plan.max_window
-
-    @property
-    def psum_widths(self) -> list[int]:
-        return [self.plan.psum_width(r) for r in range(self.rows)]
+    acc_width = property(lambda self: self._template.acc_width)
+    min_window = property(lambda self: self._template.min_window)
+    max_window = property(lambda self: self._template.max_window)
+    psum_widths = property(lambda self: self._template.psum_widths)
 
     def latency_for(self, window: int) -> int:
         """Vector handshake to result, as the array: ``rows + cols + T + 1``."""
-        return self.plan.latency_for(window)
+        return self._template.latency_for(window)
 
     @property
     def latency(self) -> int:
-        return self.plan.latency_for(self.plan.max_window)
-
-    @property
-    def latency_formula(self) -> str:
-        return "rows + cols + T + 1"
+        return self._template.latency
 
     @property
     def slots(self) -> int:
         """Decoded words the column assembler holds: enough for ``skip + R`` weights."""
-        return _ceil_div(self.rows + WEIGHTS_PER_WORD - 1, WEIGHTS_PER_WORD)
+        return _slots(self.rows)
 
     def words_per_column(self, skip: int) -> int:
         return _ceil_div(skip + self.rows, WEIGHTS_PER_WORD)
@@ -107,67 +181,13 @@ class FineQCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        R = self.rows
-        nb = self.slots
-        # Decoder stage and array built inline (one flat Verilog module), joined by internal
-        # streams: words -> dec_i -> [decoder] -> dec_o -> [assembler] -> arr_w -> [array].
-        dec_in_shape, dec_out_shape = decoder_shapes(SKIP_BITS)
-        dec_i = stream.Signature(dec_in_shape).create(path=("dec_i",))
-        dec = stream.Signature(dec_out_shape).create(path=("dec_o",))
-        arr_w = stream.Signature(self.plan.w_shape).create(path=("asm_beat",))
-        m.d.comb += [
-            dec_i.valid.eq(self.w.valid),
-            dec_i.payload.word.eq(self.w.payload.word),
-            dec_i.payload.side.eq(self.w.payload.skip),
-            self.w.ready.eq(dec_i.ready),
-        ]
-        build_decoder(m, self.layout, dec_i, dec, side=True)
-        self.plan.build(m, arr_w, self.a, self.o)
-
-        # --- column assembler: words of one column into slots, then one beat of R weights
-        slot = [Signal(data.ArrayLayout(WEIGHT, WEIGHTS_PER_WORD), name=f"asm_slot_{i}",
-                       reset_less=True) for i in range(nb)]
-        skip = Signal(SKIP_BITS, reset_less=True, name="asm_skip")
-        need = Signal(range(nb + 1), reset_less=True, name="asm_need")
-        cnt = Signal(range(nb + 1), init=0, name="asm_count")
-        full = Signal(init=0, name="asm_full")
-
-        side = dec.payload.side
-        need_first = Signal(range(nb + 1), name="asm_need_first")
-        with m.Switch(side):
-            for s in range(1 << SKIP_BITS):
-                with m.Case(s):
-                    # 12..15 are reserved; treated like 11 for the word count.
-                    m.d.comb += need_first.eq(self.words_per_column(min(s, WEIGHTS_PER_WORD - 1)))
-
-        beat_taken = Signal(name="asm_beat_taken")
-        can_write = Signal(name="asm_can_write")
-        wr = Signal(name="asm_write")
-        idx = Signal(range(nb + 1), name="asm_index")
-        m.d.comb += [
-            beat_taken.eq(full & arr_w.ready),
-            can_write.eq(~full | beat_taken),
-            dec.ready.eq(can_write),
-            wr.eq(dec.valid & can_write),
-            idx.eq(Mux(full, 0, cnt)),
-        ]
-        with m.If(beat_taken):
-            m.d.sync += [full.eq(0), cnt.eq(0)]
-        with m.If(wr):
-            for i in range(nb):
-                with m.If(idx == i):
-                    m.d.sync += slot[i].eq(dec.payload.weights)
-            m.d.sync += cnt.eq(idx + 1)
-            with m.If(idx == 0):
-                m.d.sync += [skip.eq(side), need.eq(need_first)]
-                with m.If(need_first == 1):
-                    m.d.sync += full.eq(1)
-            with m.Elif(idx + 1 == need):
-                m.d.sync += full.eq(1)
-
-        flat = Cat(*slot)
-        shifted = Signal(len(flat), name="asm_window")
-        m.d.comb += shifted.eq(flat >> (skip * WEIGHT.size))
-        m.d.comb += [arr_w.valid.eq(full), arr_w.payload.as_value().eq(shifted[:R * WEIGHT.size])]
+        dec = add_unit(m, "decoder", FineQDecoder(layout=self.layout, skip_bits=SKIP_BITS),
+                       platform)
+        asm = add_unit(m, "assembler", ColumnAssembler(rows=self.rows), platform)
+        arr = add_unit(m, "array", TemporalSystolicArray(**self._array_params), platform)
+        wiring.connect(m, wiring.flipped(self.w), dec.i)
+        wiring.connect(m, dec.o, asm.i)
+        wiring.connect(m, asm.o, arr.w)
+        wiring.connect(m, wiring.flipped(self.a), arr.a)
+        wiring.connect(m, arr.o, wiring.flipped(self.o))
         return m
-

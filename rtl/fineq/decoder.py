@@ -12,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 from .common import WEIGHT, check_choice, check_int
 
 __all__ = ["FineQDecoder", "LAYOUT_BITS", "LAYOUTS", "DEFAULT_LAYOUT", "decode_cluster",
-           "build_decoder", "WEIGHTS_PER_WORD", "decoder_shapes"]
+           "WEIGHTS_PER_WORD", "decoder_shapes"]
 
 #: Code widths of (w_p, w_(p+1)%3, w_(p+2)%3) in an outlier cluster, packed from bit 0 upwards
 #: (SPEC §2). The "joint" layout (docs/fineq.md) is decoded by ``_joint`` instead.
@@ -76,12 +76,12 @@ def decode_cluster(m: Module, byte, layout: str, name: str = "cluster") -> list:
     return out
 
 
-def decoder_shapes(side_width: int = 0):
+def decoder_shapes(skip_bits: int = 0):
     """(input, output) payload shapes of the decoder stream."""
     weights = data.ArrayLayout(WEIGHT, WEIGHTS_PER_WORD)
-    if side_width:
-        return (data.StructLayout({"word": 32, "side": side_width}),
-                data.StructLayout({"weights": weights, "side": side_width}))
+    if skip_bits:
+        return (data.StructLayout({"word": 32, "skip": skip_bits}),
+                data.StructLayout({"weights": weights, "skip": skip_bits}))
     return 32, weights
 
 
@@ -90,29 +90,33 @@ class FineQDecoder(wiring.Component):
 
     Parameters (keyword-only):
         layout: ``"joint"`` (default, docs/fineq.md), ``"330"`` or ``"321"`` (SPEC §2).
-        side_width: width of an opaque side field carried alongside each word (0 = none);
-            used by FineQCore to keep the tile's skip count aligned with its word.
+        skip_bits: width of the tile's skip count carried alongside each word (0 = none); used
+            by FineQCore to keep the skip count aligned with its word.
 
     Ports:
-        ``i``: stream of 32-bit words (``side_width`` > 0: struct ``word``, ``side``).
+        ``i``: stream of 32-bit words (``skip_bits`` > 0: struct ``word``, ``skip``).
         ``o``: stream of 12 ``WEIGHT`` (mag[2:0], sign[3]) in K order: weight ``3j + i`` is w_i of
             the cluster at word bits [8j+7:8j] (the golden ``decode_word`` order);
-            with ``side_width`` > 0 a struct ``weights``, ``side``.
+            with ``skip_bits`` > 0 a struct ``weights``, ``skip``.
 
     Timing: one register stage (``latency`` = 1 cycle), ``i.ready = ~o.valid | o.ready``, so a
     word is accepted every cycle while the consumer is ready (throughput 1 word/cycle).
     """
 
-    def __init__(self, *, layout: str = DEFAULT_LAYOUT, side_width: int = 0):
+    def __init__(self, *, layout: str = DEFAULT_LAYOUT, skip_bits: int = 0):
         self.layout = check_choice("layout", layout, LAYOUTS)
-        self.side_width = check_int("side_width", side_width, 0, 32)
-        in_shape, out_shape = decoder_shapes(side_width)
+        self.skip_bits = check_int("skip_bits", skip_bits, 0, 8)
+        in_shape, out_shape = decoder_shapes(skip_bits)
         super().__init__({
             "i": In(stream.Signature(in_shape)),
             "o": Out(stream.Signature(out_shape)),
         })
 
     metadata_properties = ("layout", "words_per_cycle", "weights_per_word")
+
+    @property
+    def unit_name(self) -> str:
+        return f"fineq_decoder_{self.layout}"
 
     @property
     def latency(self) -> int:
@@ -129,25 +133,21 @@ class FineQDecoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        build_decoder(m, self.layout, self.i, self.o, side=bool(self.side_width))
+        i, o = self.i, self.o
+        word = i.payload.word if self.skip_bits else i.payload
+        decoded = []
+        for j in range(4):
+            decoded += decode_cluster(m, word[8 * j:8 * j + 8], self.layout, f"c{j}")
+        # Datapath register without reset (only the valid flag is control state).
+        held = Signal(o.payload.shape(), reset_less=True, name="word")
+        m.d.comb += o.payload.eq(held)
+        weights = held.weights if self.skip_bits else held
+        m.d.comb += i.ready.eq(~o.valid | o.ready)
+        with m.If(o.ready):
+            m.d.sync += o.valid.eq(0)
+        with m.If(i.valid & i.ready):
+            m.d.sync += o.valid.eq(1)
+            m.d.sync += [weights[n].eq(d) for n, d in enumerate(decoded)]
+            if self.skip_bits:
+                m.d.sync += held.skip.eq(i.payload.skip)
         return m
-
-
-def build_decoder(m: Module, layout: str, i, o, *, side: bool) -> None:
-    """The decoder stage into ``m`` (``i``/``o`` stream interfaces of FineQDecoder's shapes)."""
-    word = i.payload.word if side else i.payload
-    decoded = []
-    for j in range(4):
-        decoded += decode_cluster(m, word[8 * j:8 * j + 8], layout, f"dec_c{j}")
-    # Datapath register without reset (only the valid flag is control state).
-    held = Signal(o.payload.shape(), reset_less=True, name="dec_word")
-    m.d.comb += o.payload.eq(held)
-    weights = held.weights if side else held
-    m.d.comb += i.ready.eq(~o.valid | o.ready)
-    with m.If(o.ready):
-        m.d.sync += o.valid.eq(0)
-    with m.If(i.valid & i.ready):
-        m.d.sync += o.valid.eq(1)
-        m.d.sync += [weights[n].eq(d) for n, d in enumerate(decoded)]
-        if side:
-            m.d.sync += held.side.eq(i.payload.side)

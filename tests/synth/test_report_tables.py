@@ -5,7 +5,7 @@ from synth import report as R
 def _row(key, area, tr, e_zd, e_ud, e_cg, cyc, groups=None):
     return {"key": key, "status": "ok", "family": "fineq", "label": key, "params": {"rows": 16},
             "synth": {"area_um2": area, "nand2_eq": area / 0.798, "transistors": tr,
-                      "groups": groups or {"PE array": {"area_um2": area * 0.8}},
+                      "groups": groups or {"pe": {"area_um2": area * 0.8}},
                       "timing": {"fmax_mhz": 500.0, "logic_depth": 10}},
             "energy": {"minilm": {"status": "ok", "energy_per_mac_fj": e_zd,
                                   "glitch_energy_per_mac_fj": e_ud,

@@ -1,14 +1,16 @@
 """Evaluate a :class:`synth.designs.Design`: synthesis (cached) + its energy workloads (cached).
 
 Status of a row: ``ok``; ``not available yet`` (block not registered); ``error`` (parameters
-refused or synthesis failed: the message is kept, the report goes on). A bad liberty file is not
-a per-design problem: :class:`synth.liberty.LibertyError` propagates (exit code 2 in the CLIs).
+refused or synthesis failed: the message is kept, the report goes on). A bad liberty file or a
+missing model package is not a per-design problem: :class:`synth.liberty.LibertyError` and
+:class:`golden.models.ModelNotAvailable` propagate (exit code 2 in the CLIs).
 """
 from __future__ import annotations
 
 import traceback
 from typing import Any
 
+from golden.models import ModelNotAvailable
 from rtl.registry import BlockError, blocks
 
 from .designs import Design
@@ -22,7 +24,9 @@ __all__ = ["evaluate", "NOT_AVAILABLE"]
 NOT_AVAILABLE = "not available yet"
 
 
-def evaluate(d: Design, *, liberty=None, with_energy: bool = True) -> dict[str, Any]:
+def evaluate(d: Design, *, liberty=None, with_energy: bool = True,
+             synthetic: bool = False) -> dict[str, Any]:
+    """Synthesis and energy row of ``d``; ``synthetic``: seeded random workload data."""
     row: dict[str, Any] = d.as_json()
     if d.block not in blocks():
         row["status"] = NOT_AVAILABLE
@@ -45,8 +49,9 @@ def evaluate(d: Design, *, liberty=None, with_energy: bool = True) -> dict[str, 
             row["energy"][name] = {"status": f"stimulus {stim!r} {NOT_AVAILABLE}"}
             continue
         try:
-            row["energy"][name] = {"status": "ok", **measure_energy(r, stim, args, liberty=liberty)}
-        except LibertyError:
+            row["energy"][name] = {"status": "ok", **measure_energy(r, stim, args, liberty=liberty,
+                                                                    synthetic=synthetic)}
+        except (LibertyError, ModelNotAvailable):
             raise
         except (EnergyError, KeyError, ValueError, RuntimeError) as e:
             row["energy"][name] = {"status": "error", "error": f"{type(e).__name__}: {e}",

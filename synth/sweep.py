@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="default $BUILD_DIR/synth/sweep")
     ap.add_argument("--list", action="store_true", help="print the points and exit")
     args = ap.parse_args(argv)
-    out = out or build_dir("synth", "sweep")
+    out = args.out or build_dir("synth", "sweep")
     try:
         load_library(args.liberty)
         if args.energy and not args.synthetic:

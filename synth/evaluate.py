@@ -7,6 +7,7 @@ missing model package is not a per-design problem: :class:`synth.liberty.Liberty
 """
 from __future__ import annotations
 
+import sys
 import traceback
 from typing import Any
 
@@ -19,9 +20,18 @@ from .flow import FlowError, synthesize
 from .liberty import LibertyError
 from .stimulus import STIMULI
 
-__all__ = ["evaluate", "NOT_AVAILABLE"]
+__all__ = ["evaluate", "NOT_AVAILABLE", "INPUT_ERRORS", "input_error"]
 
 NOT_AVAILABLE = "not available yet"
+#: Problems of the whole run, not of one design: the CLIs stop with :func:`input_error`.
+INPUT_ERRORS = (LibertyError, ModelNotAvailable)
+
+
+def input_error(e: Exception) -> int:
+    """Print the one error line of an :data:`INPUT_ERRORS` exception; return exit code 2."""
+    hint = " (or pass --synthetic for seeded random data)" if isinstance(e, ModelNotAvailable) else ""
+    print(f"error: {e}{hint}", file=sys.stderr)
+    return 2
 
 
 def evaluate(d: Design, *, liberty=None, with_energy: bool = True,
@@ -51,7 +61,7 @@ def evaluate(d: Design, *, liberty=None, with_energy: bool = True,
         try:
             row["energy"][name] = {"status": "ok", **measure_energy(r, stim, args, liberty=liberty,
                                                                     synthetic=synthetic)}
-        except (LibertyError, ModelNotAvailable):
+        except INPUT_ERRORS:
             raise
         except (EnergyError, KeyError, ValueError, RuntimeError) as e:
             row["energy"][name] = {"status": "error", "error": f"{type(e).__name__}: {e}",

@@ -27,15 +27,14 @@ import sys
 import time
 from pathlib import Path
 
-from golden.models import ModelNotAvailable, minilm_version
+from golden.models import minilm_version
 from infra.paths import build_dir
 from infra.yosys import yosys_version
 
 from .designs import DEFAULT_FINEQ_SIZES, DESIGNS, Design, designs
-from .evaluate import NOT_AVAILABLE
+from .evaluate import INPUT_ERRORS, NOT_AVAILABLE, input_error
 from .flow import load_library
 from .jobs import run_jobs
-from .liberty import LibertyError
 from .plots import plots
 from .render import markdown, print_tables
 from .tables import claims, fgmp_memory, fgmp_table, fineq_table, ranking_check, ranking_detail
@@ -149,12 +148,8 @@ def main(argv=None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         rep = build_report(rows, full=args.full, liberty=args.liberty, wall=wall, out=out,
                            synthetic=args.synthetic)
-    except LibertyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ModelNotAvailable as e:
-        print(f"error: {e} (or pass --synthetic for seeded random data)", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as e:
+        return input_error(e)
     (out / "report.json").write_text(json.dumps(rep, indent=1, sort_keys=True, default=str) + "\n")
     (out / "report.md").write_text(markdown(rep))
     print_tables(rep)

@@ -24,13 +24,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from golden.models import ModelNotAvailable, minilm_version
+from golden.models import minilm_version
 from infra.paths import build_dir
 
 from .designs import Design
 from .flow import load_library
+from .evaluate import INPUT_ERRORS, input_error
 from .jobs import run_jobs
-from .liberty import LibertyError
 
 __all__ = ["points", "run_sweep", "main"]
 
@@ -126,12 +126,8 @@ def main(argv=None) -> int:
         load_library(args.liberty)
         if args.energy and not args.synthetic:
             minilm_version()
-    except LibertyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ModelNotAvailable as e:
-        print(f"error: {e} (or pass --synthetic for seeded random data)", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as e:
+        return input_error(e)
     pts = points(args)
     if args.list:
         for d in pts:
@@ -140,9 +136,8 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     try:
         rows = run_sweep(pts, jobs=args.jobs, liberty=args.liberty, synthetic=args.synthetic)
-    except (LibertyError, ModelNotAvailable) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as e:
+        return input_error(e)
     flat = [_flat(r) for r in rows]
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(rows, indent=1, sort_keys=True, default=str) + "\n")

@@ -69,6 +69,12 @@ def cache_key(inputs: Any, code: Iterable[str | Path] = (), length: int = 16) ->
     return h.hexdigest()[:length]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_save(path: Path, save: Callable[[Path], None]) -> Path:
     """Call ``save(tmp)`` on a temporary file next to ``path``, then rename it to ``path``."""
     path = Path(path)
@@ -77,6 +83,7 @@ def atomic_save(path: Path, save: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         save(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; a cache is shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

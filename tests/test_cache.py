@@ -58,6 +58,9 @@ def test_atomic_write_replaces_whole_or_not_at_all(tmp_path):
     assert sorted(x.name for x in p.parent.iterdir()) == ["f.txt"], "temporary file left behind"
     cache.atomic_write(p, b"new")
     assert p.read_text() == "new"
+    ref = tmp_path / "plain"
+    ref.write_text("x")
+    assert p.stat().st_mode == ref.stat().st_mode, "cache file permissions differ from a plain file"
 
 
 def _build_once(args):
@@ -94,8 +97,8 @@ def test_build_dir_is_honoured_by_every_cache(tmp_path, monkeypatch):
 def test_no_hand_bumped_revision_constants():
     """Cache keys hash the producing code; a *_REV constant would be a second, forgettable key."""
     found = []
-    for path in sorted(ROOT.glob("*/**/*.py")):
-        if path.parts[len(ROOT.parts)] in ("infra", "golden", "rtl", "verif", "synth", "tests"):
+    for top in ("infra", "golden", "rtl", "verif", "synth", "tests"):
+        for path in sorted((ROOT / top).rglob("*.py")):
             for n, line in enumerate(path.read_text().splitlines(), 1):
                 if re.match(r"\s*[A-Z_]*_REV\s*=", line):
                     found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")

@@ -111,7 +111,7 @@ def main(argv=None) -> int:
         print(f"note: {n}")
     for f in fails:
         print(f"FAIL: {f}")
-    print(f"{len(fails)} area regression(s) > {100 * TOLERANCE:.0f} %")
+    print(f"{len(fails)} area regression(s) > {100 * TOLERANCE:.0f} % over the {len(GUARD)} guard designs")
     return 1 if fails else 0
 
 

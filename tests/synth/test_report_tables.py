@@ -128,3 +128,17 @@ def test_missing_model_is_not_replaced_by_random_data(monkeypatch):
     fake = {"work_dir": "nowhere", "params": {"rows": 2, "cols": 2}, "block": "temporal_array"}
     with pytest.raises(models.ModelNotAvailable):
         energy.measure_energy(fake, "fineq_array", {})
+
+
+def test_synthetic_workload_is_labelled_and_cached_apart(tmp_path, monkeypatch):
+    from synth import stimulus
+    monkeypatch.setenv("BUILD_DIR", str(tmp_path))
+    props = {"rows": 2, "cols": 2, "weight_encoding": "sign_magnitude", "acc_width": 16}
+    wl = stimulus.make_workload("fineq_array", props, {"tiles": 1, "vectors": 2}, synthetic=True)
+    assert wl.data == stimulus.SYNTHETIC and "SYNTHETIC" in wl.data
+    assert len(wl.expected["o"]) == 2
+    cached = sorted(p.name for p in (tmp_path / "synth" / "stim").glob("*.pt"))
+    assert cached == [f"fineq_minilm-{stimulus.data_key(True)}.pt"], cached
+    monkeypatch.setattr(models, "MINILM_PACKAGE", "gt_no_such_model")
+    with pytest.raises(models.ModelNotAvailable):      # the synthetic entry never stands in
+        stimulus.fineq_data()

@@ -104,9 +104,8 @@ def fgmp_memory(synthetic: bool = False) -> dict:
         w = torch.randn(384, 384, generator=torch.Generator().manual_seed(0))
         src = SYNTHETIC
     else:
-        W = models.load_safetensors(models.minilm_safetensors())
-        name = next(k for k in sorted(W) if k.endswith("attention.self.query.weight"))
-        w = W[name].float()
+        name = "encoder.layer.0.attention.self.query.weight"
+        w = models.minilm_weight(name)
         src = f"all-MiniLM-L6-v2 {name}"
     return {"source": src, **weight_memory(w, FGMP_P)}
 

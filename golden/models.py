@@ -65,11 +65,16 @@ def minilm_version() -> str:
     return importlib.metadata.version(MINILM_PACKAGE.replace("_", "-"))
 
 
-@functools.lru_cache(maxsize=8)
 def minilm_weight(name: str) -> torch.Tensor:
-    """One tensor of the bundled all-MiniLM-L6-v2 (float32), read without loading the rest."""
+    """One tensor of the bundled all-MiniLM-L6-v2 (float32), read without loading the rest
+    (shared between callers: do not modify it in place)."""
+    return _safetensor(str(minilm_safetensors()), name)
+
+
+@functools.lru_cache(maxsize=8)
+def _safetensor(path: str, name: str) -> torch.Tensor:
     from safetensors import safe_open
-    with safe_open(str(minilm_safetensors()), "pt") as f:
+    with safe_open(path, "pt") as f:
         return f.get_tensor(name).float()
 
 

@@ -7,7 +7,9 @@ PY         := $(VENV)/bin/python
 SETUP_DONE := $(VENV)/.setup-done
 JOBS       ?= 2
 SIM        ?=
-export SIM
+# Every generated file goes below BUILD_DIR (infra/paths.py reads it; default build/).
+BUILD_DIR  ?= build
+export SIM BUILD_DIR
 
 .DEFAULT_GOAL := demo
 .PHONY: demo setup verilog regress regress-full unit area area-full area-baseline sweep lint test test-full clean distclean
@@ -23,9 +25,9 @@ $(SETUP_DONE): pyproject.toml constraints.txt
 
 setup: $(SETUP_DONE)
 
-# Verilog + metadata of every block's default configuration into build/verilog/.
+# Verilog + metadata of every block's default configuration into $(BUILD_DIR)/verilog/.
 verilog: $(SETUP_DONE)
-	$(PY) -m rtl.generate --all -o build/verilog
+	$(PY) -m rtl.generate --all -o $(BUILD_DIR)/verilog
 
 # Quick cocotb regression: every block configuration, on $SIM or every installed simulator.
 regress: $(SETUP_DONE)
@@ -36,7 +38,8 @@ regress-full: $(SETUP_DONE)
 	$(PY) -m pytest -m cocotb -n $(JOBS) --dist worksteal -q
 
 # Synthesis, area, timing and energy report of the default design set (docs/synth.md):
-# build/synth/report.{json,md} and build/synth/plots/*.png. SYNTH_JOBS=1 for one core.
+# $(BUILD_DIR)/synth/report.{json,md} and plots/*.png. SYNTH_JOBS=1 for one core. Needs the
+# all-MiniLM-L6-v2 package; `python -m synth.report --synthetic` runs on seeded random data.
 area: $(SETUP_DONE)
 	$(PY) -m synth.report
 
@@ -73,7 +76,7 @@ test-full: $(SETUP_DONE)
 	$(PY) -m pytest -n $(JOBS) --dist worksteal -q --durations=20
 
 clean:
-	rm -rf build .pytest_cache .hypothesis
+	rm -rf $(BUILD_DIR) .pytest_cache .hypothesis
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info

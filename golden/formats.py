@@ -19,8 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import torch
+# torch is imported inside the tensor functions: the RTL reads the format table (FloatFormat)
+# without it, so `python -m rtl.generate --list` starts in well under a second.
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "FloatFormat", "E2M1", "E4M3", "UE4M3", "E5M2", "FORMATS",
@@ -100,6 +104,7 @@ class FloatFormat:
 
     @cached_property
     def _decode_table(self) -> torch.Tensor:
+        import torch
         vals = []
         for c in self.codes:
             mag = c & ((1 << (self.exp_bits + self.man_bits)) - 1)
@@ -121,6 +126,7 @@ FORMATS = {f.name: f for f in (E2M1, E4M3, UE4M3, E5M2)}
 
 
 def _as_float_tensor(x, what: str) -> torch.Tensor:
+    import torch
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(x)
     if not x.is_floating_point():
@@ -133,6 +139,7 @@ def encode(fmt: FloatFormat, x, scale_exp: int | torch.Tensor = 0) -> torch.Tens
 
     ``scale_exp`` is an int or an integer tensor broadcastable against ``x``.
     """
+    import torch
     x = _as_float_tensor(x, f"encode_{fmt.name}")
     v = x.to(torch.float64)
     if isinstance(scale_exp, torch.Tensor):
@@ -183,6 +190,7 @@ def encode(fmt: FloatFormat, x, scale_exp: int | torch.Tensor = 0) -> torch.Tens
 
 def decode(fmt: FloatFormat, codes) -> torch.Tensor:
     """Decode ``fmt`` codes to float32 (exact: every value of these formats is an FP32)."""
+    import torch
     if not isinstance(codes, torch.Tensor):
         codes = torch.as_tensor(codes)
     if codes.is_floating_point() or codes.dtype == torch.bool:
@@ -228,12 +236,14 @@ def decode_e5m2(codes):
 
 def f32_to_bits(x) -> torch.Tensor:
     """FP32 values -> their IEEE bit patterns as int64 in 0..2**32-1."""
+    import torch
     x = _as_float_tensor(x, "f32_to_bits").to(torch.float32).contiguous()
     return x.view(torch.int32).to(torch.int64) & 0xFFFFFFFF
 
 
 def bits_to_f32(bits) -> torch.Tensor:
     """IEEE bit patterns (integers in 0..2**32-1) -> FP32 values."""
+    import torch
     b = torch.as_tensor(bits, dtype=torch.int64)
     if b.numel() and (int(b.min()) < 0 or int(b.max()) > 0xFFFFFFFF):
         raise ValueError("bits_to_f32: bit patterns must lie in 0..2**32-1")

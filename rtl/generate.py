@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra.paths import build_dir
+
 from .registry import BlockError, BlockSpec, blocks, get_block
 
 __all__ = ["elaborate", "GeneratedBlock", "main"]
@@ -103,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="print one block name per line")
     ap.add_argument("--all", action="store_true", help="every block in its default configuration")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("-o", "--out", type=Path, default=Path("build/verilog"))
+    ap.add_argument("-o", "--out", type=Path, default=None, help="default $BUILD_DIR/verilog")
     args = ap.parse_args(argv)
+    args.out = args.out or build_dir("verilog")
     try:
         if args.list:
             for name in blocks():

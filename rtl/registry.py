@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -137,8 +136,3 @@ def get_block(name: str) -> BlockSpec:
         return _REGISTRY[name]
     except KeyError:
         raise BlockError(f"unknown block '{name}' (known: {', '.join(sorted(_REGISTRY))})") from None
-
-
-def params_key(name: str, params: dict[str, Any]) -> str:
-    """Canonical text of a configuration, for hashing build directories."""
-    return json.dumps({"block": name, "params": params}, sort_keys=True)

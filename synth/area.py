@@ -7,7 +7,8 @@ The flow is synth.flow (one Yosys script for every block; docs/synth.md): Amaran
 ``hierarchy -check; proc; flatten; check -assert`` (structural lint) -> generic synthesis ->
 ``dfflegalize`` to plain D flip-flops -> ``stat -tech cmos`` (complete transistor count), and
 the same netlist mapped to the liberty (``dfflibmap`` + ``abc -liberty``) -> ``stat -liberty``.
-Results are cached under build/synth/flow/ by a hash of RTLIL, script, liberty and Yosys version.
+Results are cached under $BUILD_DIR/synth/flow/ (synth.flow: keyed by every Yosys input and the
+code that produces the result).
 
 ``--json`` prints one JSON object with at least: block, params, cells, transistors,
 yosys_version (and area_um2, nand2_eq, lib_cells, groups, timing, latency). Errors (unknown

@@ -3,24 +3,28 @@
 The liberty-mapped netlist of the flow (``mapped.json``) is simulated by synth.gatesim on the
 workload's streams; outputs must equal the golden expectation bit for bit (else
 :class:`EnergyError`), toggles are weighted by switched capacitance (model in synth.gatesim and
-docs/synth.md). Results are cached next to the flow result, keyed by the stimulus.
+docs/synth.md). Results are cached next to the flow result (infra.cache), keyed by the stimulus,
+its arguments, the data it is made from and the code of :data:`ENERGY_CODE`.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
-from pathlib import Path
 from typing import Any
+
+from infra.cache import cache_key, cached_json
 
 from .flow import ROOT, load_library
 from .gatesim import GateSim, StreamHarness, energy
 from .netlist import Netlist
-from .stimulus import STIM_REV, make_workload, stimulus_key
+from .stimulus import data_key, make_workload
 
-__all__ = ["measure_energy", "EnergyError", "ENERGY_REV"]
+__all__ = ["measure_energy", "EnergyError", "ENERGY_CODE"]
 
-ENERGY_REV = "3"
+#: Code an energy figure comes from: the workload (stimulus, golden models, VMAC stream encoder),
+#: the netlist reader and the gate-level simulator.
+ENERGY_CODE = ("golden", "verif.vectors.fgmp", "synth.stimulus", "synth.energy", "synth.gatesim",
+               "synth.netlist", "synth.liberty")
 
 
 class EnergyError(RuntimeError):
@@ -28,20 +32,26 @@ class EnergyError(RuntimeError):
 
 
 def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = None, *,
-                   liberty=None, use_cache: bool = True, glitches: bool = True) -> dict[str, Any]:
+                   liberty=None, use_cache: bool = True, glitches: bool = True,
+                   synthetic: bool = False) -> dict[str, Any]:
     """Zero-delay energy (``energy_*``) and, with ``glitches``, unit-delay energy including
-    hazards (``glitch_energy_*``)."""
+    hazards (``glitch_energy_*``). ``synthetic``: seeded random data instead of all-MiniLM-L6-v2
+    (see synth.stimulus; without it a missing model raises ModelNotAvailable)."""
     work = ROOT / result["work_dir"]
-    key = stimulus_key(stimulus, args) + ENERGY_REV + STIM_REV + ("g" if glitches else "")
-    path = work / f"energy-{stimulus}-{key}.json"
-    if use_cache and path.exists():
-        return json.loads(path.read_text())
-    t0 = time.monotonic()
-    lib = load_library(liberty)
     props = dict(result.get("properties") or {})
     props.update(result["params"])
-    wl = make_workload(stimulus, props, args)
-    net = Netlist.load(work / "mapped.json", lib, result["block"])
+    key = cache_key({"stimulus": stimulus, "args": args or {}, "props": props,
+                     "glitches": glitches, "data": data_key(synthetic)}, ENERGY_CODE)
+    return cached_json(work / f"energy-{stimulus}-{key}.json",
+                       lambda: _measure(result, stimulus, args, props, liberty, glitches, synthetic),
+                       use_cache=use_cache)
+
+
+def _measure(result, stimulus, args, props, liberty, glitches, synthetic) -> dict[str, Any]:
+    t0 = time.monotonic()
+    lib = load_library(liberty)
+    wl = make_workload(stimulus, props, args, synthetic=synthetic)
+    net = Netlist.load(ROOT / result["work_dir"] / "mapped.json", lib, result["block"])
     sim = GateSim(net, glitches=glitches)
     for port, value in wl.constants.items():
         sim.set(port, value)
@@ -49,7 +59,6 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
     h.reset(2)
     sim.counting = True
     a_cycles: list[int] = []
-    first_src = next(iter(wl.sources))
     last_pos = {p: 0 for p in wl.sources}
 
     def done(hh):
@@ -108,6 +117,4 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
                 round((g.total_fj - g.clock_fj + g.gated_clock_fj) / wl.macs, 5) if wl.macs else None,
             "unit_delay_max_steps": sim.max_steps,
         })
-    del first_src
-    path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     return out

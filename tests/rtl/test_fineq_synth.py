@@ -14,17 +14,16 @@ The binary PE is the positive control: the same check must find its multiplier.
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from infra.cache import atomic_write, cache_key, locked
+from infra.paths import build_dir
+from infra.yosys import run_script
 from rtl.generate import elaborate
-from synth.yosys import run_script
-
-ROOT = Path(__file__).resolve().parents[2]
-WORK = ROOT / "build" / "synth" / "fineq_cells"
 
 SCRIPT = """\
 read_rtlil design.il
@@ -46,25 +45,30 @@ def _cells(path: Path, top: str) -> dict[str, int]:
     return dict(design["num_cells_by_type"])
 
 
+def _work(block: str, params: dict) -> Path:
+    """The Yosys work directory of this configuration (run once, cached by infra.cache)."""
+    il = elaborate(block, params).rtlil()
+    key = cache_key({"il": il, "script": SCRIPT}, ("infra.yosys",))
+    work = build_dir("synth", "fineq_cells", f"{block}-{key}")
+    with locked(work.with_name(work.name + ".lock")):
+        if not (work / "done").exists():
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            (work / "design.il").write_text(il)
+            run_script(SCRIPT.format(top=block), work)
+            atomic_write(work / "done", "")
+    return work
+
+
 def cell_types(block: str, params: dict) -> tuple[dict, dict]:
-    gen = elaborate(block, params)
-    il = gen.rtlil()
-    key = hashlib.sha256((il + SCRIPT).encode()).hexdigest()[:16]
-    work = WORK / f"{block}-{key}"
-    if not (work / "coarse.json").exists():
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "design.il").write_text(il)
-        run_script(SCRIPT.format(top=block), work)
+    work = _work(block, params)
     return _cells(work / "elaborated.json", block), _cells(work / "coarse.json", block)
 
 
 def products(block: str, params: dict) -> list[tuple[int, int]]:
     """(A width, B width) of every product term in the coarse netlist: ``$mul`` cells and the
     products of ``$macc_v2`` cells."""
-    gen = elaborate(block, params)
-    key = hashlib.sha256((gen.rtlil() + SCRIPT).encode()).hexdigest()[:16]
-    cell_types(block, params)
-    net = json.loads((WORK / f"{block}-{key}" / "coarse_netlist.json").read_text())
+    net = json.loads((_work(block, params) / "coarse_netlist.json").read_text())
     out = []
     for mod in net["modules"].values():
         for cell in mod["cells"].values():

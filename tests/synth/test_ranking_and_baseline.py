@@ -3,10 +3,11 @@ import json
 
 import pytest
 
+from infra.paths import build_dir
 from synth import baseline as bl
-from synth.designs import Design
-from synth.flow import ROOT, synthesize
-from synth.report import ranking_check
+from synth.designs import Design, design
+from synth.flow import synthesize
+from synth.tables import ranking_check
 
 SMALL = [("e2m1_decoder", {}), ("e4m3_decoder", {}), ("e2m1_encoder", {}), ("e4m3_encoder", {}),
          ("temporal_array", {"rows": 2, "cols": 2}),
@@ -26,7 +27,7 @@ def test_area_ranking_same_under_transistors_and_liberty_area():
 
 @pytest.mark.slow
 def test_area_ranking_default_report():
-    rep = ROOT / "build" / "synth" / "report.json"
+    rep = build_dir("synth", "report.json")
     if not rep.exists():
         pytest.skip("run make area first")
     data = json.loads(rep.read_text())
@@ -41,13 +42,49 @@ def test_ranking_check_detects_a_difference():
 
 
 def test_guard_passes_against_stored_baseline():
-    """The stored baseline of the installed Yosys: small designs are re-synthesized (cached
-    afterwards), bigger ones compared when `make area` has cached them."""
+    """The stored baseline of the installed Yosys, over the fixed guard list (synthesized,
+    cached afterwards)."""
     path = bl.baseline_path()
     if not path.exists():
         pytest.skip(f"no baseline for this yosys version ({path.name})")
     fails, _ = bl.check(path)
     assert not fails, "\n".join(fails)
+
+
+def test_guard_list_is_fixed_default_small_and_in_the_baseline():
+    for key in bl.GUARD:
+        d = design(key)                     # KeyError names a stale key
+        assert d.default, f"{key} is not in the default design set"
+        assert d.block not in ("vmac", "fp8_vmac", "act_quant"), f"{key}: minutes in ABC"
+        assert d.params.get("rows", 4) <= 4, f"{key}: too large for CI"
+    path = bl.baseline_path()
+    if path.exists():
+        missing = set(bl.GUARD) - set(json.loads(path.read_text())["designs"])
+        assert not missing, f"guard designs missing from {path.name}: {sorted(missing)}"
+
+
+def test_guard_checks_the_same_designs_whatever_the_cache(tmp_path, monkeypatch):
+    """Exactly the guard list is synthesized: no design is added or dropped because its
+    synthesis happens to be cached."""
+    calls = []
+
+    def fake(block, params):
+        calls.append((block, params))
+        return {"area_um2": 1.0, "transistors": 1, "cells": 1}
+
+    monkeypatch.setattr(bl, "synthesize", fake)
+    base = {d.key: {"block": d.block, "params": d.params, "area_um2": 1.0, "transistors": 1,
+                    "cells": 1} for d in bl.designs(True)}
+    p = tmp_path / "yosys-test.json"
+    p.write_text(json.dumps({"designs": base}))
+    fails, notes = bl.check(p)
+    assert fails == []
+    assert calls == [(design(k).block, design(k).params) for k in bl.GUARD]
+    assert any("outside the guard list" in n for n in notes), notes
+    del base["fineq/decoder"]
+    p.write_text(json.dumps({"designs": base}))
+    fails, _ = bl.check(p)
+    assert len(fails) == 1 and "fineq/decoder: not in" in fails[0], fails
 
 
 def test_guard_fails_on_growth_and_names_the_update(tmp_path):
@@ -58,8 +95,8 @@ def test_guard_fails_on_growth_and_names_the_update(tmp_path):
                                 "cells": r["cells"]}}}
     p = tmp_path / "yosys-test.json"
     p.write_text(json.dumps(base))
-    fails, _ = bl.check(p)
+    fails, _ = bl.check(p, keys=[d.key])
     assert len(fails) == 1 and "area_um2 grew 6.0 %" in fails[0] and "make area-baseline" in fails[0]
     base["designs"][d.key]["area_um2"] = r["area_um2"] / 1.04     # within 5 %
     p.write_text(json.dumps(base))
-    assert bl.check(p)[0] == []
+    assert bl.check(p, keys=[d.key])[0] == []

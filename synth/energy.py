@@ -111,6 +111,7 @@ def _measure(result, stimulus, args, props, liberty, glitches, synthetic) -> dic
             "glitch_energy_fj": round(g.total_fj, 3),
             "glitch_energy_per_mac_fj": round(g.total_fj / wl.macs, 5) if wl.macs else None,
             "glitch_by_group_fj": {k: round(v, 3) for k, v in g.by_group_fj.items()},
+            "gated_glitch_by_group_fj": {k: round(v, 3) for k, v in g.gated_by_group_fj.items()},
             "glitch_toggle_rate": round(g.toggle_rate, 5),
             "gated_glitch_energy_fj": round(g.total_fj - g.clock_fj + g.gated_clock_fj, 3),
             "gated_glitch_energy_per_mac_fj":

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .designs import FGMP_P
-from .tables import energy_of
+from .tables import UNIT_ENERGY_FIELDS, energy_of
 
 __all__ = ["markdown", "print_tables"]
 
@@ -113,20 +113,30 @@ def markdown(rep: dict) -> str:
         L.append(f"| {r['key']} | {r['block']} | ok | {_f(s['cells'])} | {_f(s['transistors'])} | "
                  f"{_f(s['lib_cells'])} | {_f(s['area_um2'])} | {_f(s['nand2_eq'], 0)} | {_f(s['flip_flops'])} | "
                  f"{s['timing']['critical_path_ns']:.3f} | {s['timing']['logic_depth']} | {_f(s.get('yosys_seconds'))} |")
-    L.append("\n## 5. Hierarchical breakdown (area µm² / energy share)\n")
-    for r in rep["rows"]:
-        if r["status"] != "ok" or r["family"] != "fineq":
+    L.append("\n## 5. Per-unit breakdown (from the instance paths of the hierarchical netlist)\n")
+    L.append("Units are the design's unit modules (rtl/hierarchy.py) with instance indices removed "
+             "(`pe` = all PEs, `lane/round` = the rounder of every lane); `(top level)` is the "
+             "control and glue logic of the top module. Energy per operation of the workload named "
+             "(MAC, block pair or block), clock energy included in each unit; worst path = the "
+             "longest path ending at the unit's flip-flops. The total row equals the design's "
+             "totals.\n")
+    for b in rep.get("breakdown", []):
+        if b is None:
             continue
-        if r["params"].get("rows") != 16:
-            continue
-        s = r["synth"]
-        e = energy_of(r)
-        tot_e = e["energy_fj"] if e else None
-        L.append(f"**{r['label']}**: " + "; ".join(
-            f"{g} {_f(v['area_um2'], 0)} µm² ({100 * v['area_um2'] / s['area_um2']:.0f} %"
-            + (f", energy {100 * e['by_group_fj'].get(g, 0) / tot_e:.0f} %" if tot_e else "") + ")"
-            for g, v in s["groups"].items())
-            + (f"; clock {100 * e['clock_fj'] / tot_e:.0f} % of the zero-delay energy" if tot_e else "") + "\n")
+        models = [m for _, _, m in UNIT_ENERGY_FIELDS if m in b["total"]]
+        L.append(f"**{b['label']}** (`{b['key']}`" + (f", energy on `{b['workload']}`, fJ per "
+                                                       f"{b['per']}" if models else "") + ")\n")
+        L.append("| unit | instances | area µm² | area % | flip-flops | worst path ns | "
+                 + " | ".join(f"energy {m}" for m in models) + (" |" if models else "|"))
+        L.append("|---|---:|---:|---:|---:|---:|" + "---:|" * len(models))
+        for u in b["units"] + [b["total"]]:
+            name = f"**{u['unit']}**" if u is b["total"] else u["unit"]
+            L.append(f"| {name} | {_f(u['instances'])} | {_f(u['area_um2'])} | {_f(u['area_pct'])} | "
+                     f"{_f(u['flip_flops'])} | {_f(u['critical_path_ns'], 3)} | "
+                     + " | ".join(_f(u.get(m), 1) for m in models) + (" |" if models else "|"))
+        if not b["consistent"]:
+            L.append("\n**The units do not add up to the design totals: a flow bug.**")
+        L.append("")
     rd = rep.get("ranking_detail", {})
     L.append(f"Cross-check (area ranking, transistors vs liberty µm²): "
              f"**{'same' if rep['ranking_consistent'] else 'different'}** over all {rep['ranking_n']} designs; "
@@ -146,6 +156,27 @@ def markdown(rep: dict) -> str:
     return "\n".join(L) + "\n"
 
 
+
+
+#: designs whose per-unit table `make area` also prints on the console
+CONSOLE_BREAKDOWN = ("fineq/temporal/16x16", "fineq/int4/16x16", "fineq/int8/16x16",
+                     "fgmp/vmac/1", "fgmp/fp8_vmac/1", "fgmp/vmac/4", "fgmp/fp8_vmac/4",
+                     "fgmp/act_quant")
+
+
+def print_breakdown(b: dict) -> None:
+    models = [m for _, _, m in UNIT_ENERGY_FIELDS if m in b["total"]]
+    short = {"zero-delay": "E zd", "unit-delay": "E ud", "unit-delay + clock gating": "E ud+cg"}
+    print(f"\nPer-unit breakdown: {b['label']} ({b['key']})"
+          + (f"; energy fJ per {b['per']} on {b['workload']}" if models else ""))
+    print(f"{'unit':28s} {'inst':>5s} {'area um2':>11s} {'area%':>6s} {'FFs':>6s} {'path ns':>8s}"
+          + "".join(f" {short[m]:>9s}" for m in models))
+    for u in b["units"] + [b["total"]]:
+        print(f"{u['unit']:28s} {_f(u['instances']):>5s} {_f(u['area_um2']):>11s} "
+              f"{_f(u['area_pct']):>6s} {_f(u['flip_flops']):>6s} {_f(u['critical_path_ns'], 3):>8s}"
+              + "".join(f" {_f(u.get(m), 1):>9s}" for m in models))
+    if not b["consistent"]:
+        print("  the units do not add up to the design totals (flow bug)")
 
 
 def print_tables(rep: dict) -> None:
@@ -190,6 +221,9 @@ def print_tables(rep: dict) -> None:
             print(f"  {lanes} lane(s) act_quant share: {ent['act_quant_fraction']}")
     for p, m in fg.get("memory", {}).get("points", {}).items():
         print(f"  weight memory p={p}: {m['bits_per_element']} bits/element, -{m['saving_pct']} % vs FP8")
+    for b in rep.get("breakdown", []):
+        if b and b["key"] in CONSOLE_BREAKDOWN:
+            print_breakdown(b)
     print("\nClaims")
     for c in rep["claims"]:
         ours = f"{c['ours']:.2f} {c['unit']}" if c["ours"] is not None else "-"

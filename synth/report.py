@@ -9,7 +9,8 @@ non-default designs already in the cache are included too), on two worker proces
 README/docs comes from this report. Tables (synth.tables):
 
 0. every design: generic cells, transistors, liberty cells, µm², NAND2-eq, flip-flops, critical
-   path / logic depth; hierarchical breakdown (area and energy per group);
+   path / logic depth; per-unit breakdown from the hierarchy (area, flip-flops, worst path and
+   energy per unit; the units add up to the design);
 1. FineQ temporal-coded array vs binary INT8xINT4 / INT8xINT8 arrays per size;
 2. FGMP VMAC vs FP8-only VMAC, activation quantizer, weight memory;
 3. each paper claim beside our figure: reached or not, by how much.
@@ -37,7 +38,8 @@ from .flow import load_library
 from .jobs import run_jobs
 from .plots import plots
 from .render import markdown, print_tables
-from .tables import claims, fgmp_memory, fgmp_table, fineq_table, ranking_check, ranking_detail
+from .tables import (claims, fgmp_memory, fgmp_table, fineq_table, ranking_check, ranking_detail,
+                     unit_breakdown)
 
 __all__ = ["collect", "build_report", "main"]
 
@@ -120,6 +122,7 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
         "ranking_consistent": consistent,
         "ranking_n": n,
         "ranking_detail": rank_detail,
+        "breakdown": [unit_breakdown(r) for r in rows if r.get("status") == "ok"],
         "default_fineq_sizes": list(DEFAULT_FINEQ_SIZES),
     }
     rep["plots"] = plots(rep, out / "plots")

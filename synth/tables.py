@@ -236,6 +236,55 @@ def claims(fineq: list[dict], fgmp: dict) -> list[dict]:
 
 
 
+#: energy workload whose per-unit energies the breakdown shows, per block (else "minilm")
+BREAKDOWN_WORKLOAD = {"vmac": "p0.7", "fp8_vmac": "all_fp8"}
+#: (energy field of a run, its per-unit field, delay model)
+UNIT_ENERGY_FIELDS = (("energy_fj", "by_group_fj", "zero-delay"),
+                      ("glitch_energy_fj", "glitch_by_group_fj", "unit-delay"),
+                      ("gated_glitch_energy_fj", "gated_glitch_by_group_fj",
+                       "unit-delay + clock gating"))
+
+
+def unit_breakdown(row) -> dict | None:
+    """Per-unit table of one synthesized design (units = instance paths, synth/netlist.py):
+    instances, area, flip-flops, worst register-to-register path, and energy per operation
+    (MAC, block pair or block) of the breakdown workload under each delay model. The units add
+    up to the design's totals (``total`` row; ``consistent`` says whether they do)."""
+    if not row or row.get("status") != "ok":
+        return None
+    s = row["synth"]
+    wl = BREAKDOWN_WORKLOAD.get(row["block"], "minilm")
+    e = energy_of(row, wl)
+    ops, op_name = None, None
+    if e:
+        info = e.get("info", {})
+        ops, op_name = ((info["block_pairs"], "block pair") if "block_pairs" in info else
+                        (info["blocks"], "block") if "blocks" in info else (e.get("macs"), "MAC"))
+    by_unit_t = (s.get("timing") or {}).get("by_unit", {})
+    units = []
+    for name, g in s["groups"].items():
+        u = {"unit": name, "instances": g.get("instances"), "area_um2": g["area_um2"],
+             "area_pct": round(100 * g["area_um2"] / s["area_um2"], 1),
+             "flip_flops": g["flip_flops"],
+             "critical_path_ns": by_unit_t.get(name, {}).get("critical_path_ns")}
+        for total_f, unit_f, model in UNIT_ENERGY_FIELDS:
+            if e and ops and e.get(unit_f) is not None:
+                u[model] = round(e[unit_f].get(name, 0.0) / ops, 2)
+        units.append(u)
+    units.sort(key=lambda u: -u["area_um2"])
+    total = {"unit": "total", "instances": None, "area_um2": round(sum(u["area_um2"] for u in units), 3),
+             "area_pct": 100.0, "flip_flops": sum(u["flip_flops"] for u in units),
+             "critical_path_ns": s["timing"]["critical_path_ns"]}
+    consistent = (abs(total["area_um2"] - s["area_um2"]) <= 1e-3 * s["area_um2"]
+                  and total["flip_flops"] == s["flip_flops"])
+    for total_f, unit_f, model in UNIT_ENERGY_FIELDS:
+        if e and ops and e.get(unit_f) is not None:
+            total[model] = round(sum(e[unit_f].values()) / ops, 2)
+            consistent &= abs(sum(e[unit_f].values()) - e[total_f]) <= 1e-4 * max(1.0, e[total_f])
+    return {"key": row["key"], "label": row.get("label", row["key"]), "workload": wl if e else None,
+            "per": op_name, "units": units, "total": total, "consistent": consistent}
+
+
 def ranking_check(rows) -> tuple[bool, int]:
     """(same ranking under transistors and liberty area, number of designs)."""
     ok = [r for r in rows if r["status"] == "ok"]

@@ -142,3 +142,40 @@ def test_synthetic_workload_is_labelled_and_cached_apart(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "MINILM_PACKAGE", "gt_no_such_model")
     with pytest.raises(models.ModelNotAvailable):      # the synthetic entry never stands in
         stimulus.fineq_data()
+
+
+def _unit_row(energy_extra=0.0):
+    groups = {"pe": {"area_um2": 80.0, "cells": 10, "flip_flops": 8, "instances": 4},
+              "(top level)": {"area_um2": 20.0, "cells": 3, "flip_flops": 2, "instances": 1}}
+    row = _row("fineq/temporal/16x16", 100.0, 300, 1.0, 1.0, 1.0, 2, groups)
+    row["block"] = "temporal_array"
+    row["synth"].update(flip_flops=10, timing={"fmax_mhz": 500.0, "logic_depth": 10,
+                                               "critical_path_ns": 2.0,
+                                               "by_unit": {"pe": {"critical_path_ns": 2.0}}})
+    row["energy"]["minilm"].update(
+        macs=10, energy_fj=50.0, by_group_fj={"pe": 40.0, "(top level)": 10.0 + energy_extra},
+        glitch_energy_fj=70.0, glitch_by_group_fj={"pe": 60.0, "(top level)": 10.0},
+        gated_glitch_energy_fj=60.0, gated_glitch_by_group_fj={"pe": 52.0, "(top level)": 8.0})
+    return row
+
+
+def test_unit_breakdown_adds_up_and_renders():
+    b = R.unit_breakdown(_unit_row())
+    assert b["consistent"] and b["per"] == "MAC" and b["workload"] == "minilm"
+    pe = b["units"][0]
+    assert (pe["unit"], pe["instances"], pe["area_pct"], pe["critical_path_ns"]) == ("pe", 4, 80.0, 2.0)
+    assert (pe["zero-delay"], pe["unit-delay"], pe["unit-delay + clock gating"]) == (4.0, 6.0, 5.2)
+    assert b["total"]["area_um2"] == 100.0 and b["total"]["unit-delay"] == 7.0
+    text = render.markdown({**_minimal_report(), "breakdown": [b]})
+    assert "| **total** | – | 100.0 | 100.0 | 10 | 2.000 | 5.0 | 7.0 | 6.0 |" in text
+
+
+def test_unit_breakdown_flags_units_that_do_not_add_up():
+    assert not R.unit_breakdown(_unit_row(energy_extra=5.0))["consistent"]
+
+
+def _minimal_report():
+    return {"yosys_version": "0", "liberty": "x.lib", "nand2_area_um2": 0.8, "full": False,
+            "synthetic": False, "wall_seconds": 1.0, "rows": [], "fineq": [],
+            "fgmp": {"status": {}, "lanes": {}, "memory": {}}, "claims": [],
+            "ranking_consistent": True, "ranking_n": 0, "ranking_detail": {}}

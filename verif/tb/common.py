@@ -23,8 +23,8 @@ from cocotb.triggers import FallingEdge, ReadOnly, Timer
 
 from rtl.registry import get_block
 
-__all__ = ["config", "block_meta", "wire_shapes", "stream_names", "start_clock", "reset", "Mismatches",
-           "StreamSource", "StreamSink", "StreamMonitor", "start_monitors", "settle"]
+__all__ = ["config", "block_meta", "wire_shapes", "stream_names", "start_clock", "reset",
+           "Mismatches", "StreamSource", "StreamSink", "StreamMonitor", "start_monitors", "settle"]
 
 # wire_shapes() builds the DUT's component only for its signature; Amaranth would warn that it
 # is never elaborated.
@@ -63,7 +63,7 @@ def wire_shapes() -> dict[str, Any]:
         if member.is_port:
             shapes[name] = member.shape
         elif name in stream_names():
-            shapes[name] = member.signature.payload_shape
+            shapes[name] = member.signature.members["payload"].shape
         else:
             raise TypeError(f"member {name}: {member.signature!r} is neither a port nor a stream")
     return shapes

@@ -5,6 +5,7 @@ One testbench drives every array-like block (same ports and protocol): weight st
 (INT8 vector + last), result stream ``o`` (column sums + last). Every result is compared for
 equality with the golden model (verif.vectors.fineq), and the no-back-pressure runs check the
 documented cycle counts (window T per tile, latency R + C + T + 1, load and tile-switch cycles).
+A protocol monitor (verif.tb.common.StreamMonitor) watches every stream in every test.
 
 Environment: VERIF_N_RANDOM (random tiles per run, default 6), VERIF_N_DECODER (random decoder
 words, default 2000).

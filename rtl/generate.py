@@ -57,8 +57,8 @@ class GeneratedBlock:
         of every clock domain the design uses without defining it (Amaranth's converter creates
         such a domain and adds its ``clk``/``rst`` as inputs; a purely combinational block has
         none), then the signature's ports as Amaranth flattens them
-        (``Component.metadata.as_json()``: ``a__payload``, ...). tests/test_generate.py checks
-        the list against the ports of the generated Verilog.
+        (``Component.metadata.as_json()``: ``a__payload``, ...). ``verif.lint`` checks the list
+        against the ports of every block's generated Verilog.
         """
         comp = self.component
         meta: dict[str, Any] = {

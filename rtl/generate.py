@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
+
+from amaranth.hdl import Fragment
 
 from infra.paths import build_dir
 
 from .registry import BlockError, BlockSpec, blocks, get_block
 
 __all__ = ["elaborate", "GeneratedBlock", "main"]
-
-_PORT_RE = re.compile(r"^\s*(input|output|inout)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?\\?([^\s;]+)\s*;")
 
 
 class GeneratedBlock:
@@ -58,25 +57,34 @@ class GeneratedBlock:
     def rtlil(self) -> str:
         return self.hierarchy().rtlil()
 
-    def metadata(self, verilog_text: str) -> dict[str, Any]:
-        ports = []
-        for line in verilog_text.split("endmodule", 1)[0].splitlines():
-            match = _PORT_RE.match(line)
-            if match:
-                direction, msb, lsb, pname = match.groups()
-                width = int(msb) - int(lsb) + 1 if msb is not None else 1
-                ports.append({"name": pname, "direction": direction, "width": width})
+    def metadata(self) -> dict[str, Any]:
+        """BLOCK.json: parameters, ports, latency and the component's ``metadata_properties``.
+
+        Ports are described by the component, not parsed from the Verilog: the clock and reset
+        of every clock domain the design uses without defining it (Amaranth's converter creates
+        such a domain and adds its ``clk``/``rst`` as inputs; a purely combinational block has
+        none), then the signature's ports as Amaranth flattens them
+        (``Component.metadata.as_json()``: ``a__payload``, ...). ``verif.lint`` checks the list
+        against the ports of every block's generated Verilog.
+        """
         comp = self.component
         meta: dict[str, Any] = {
             "block": self.name,
             "description": self.spec.description,
             "params": self.params,
-            "ports": ports,
+            "ports": self._clock_ports() + _signature_ports(comp.metadata.as_json()["interface"]),
             "latency": getattr(comp, "latency", None),
         }
         for extra in getattr(comp, "metadata_properties", ()):
             meta[extra] = getattr(comp, extra)
         return meta
+
+    def _clock_ports(self) -> list[dict[str, Any]]:
+        # Elaborating is needed to see which domains the design drives; ``prepare`` with no
+        # ports lists exactly the clock/reset inputs it adds for the domains it creates.
+        design = Fragment.get(self._component(), None).prepare()
+        return [{"name": name, "direction": direction.value, "width": len(signal),
+                 "signed": False} for name, signal, direction in design.ports]
 
     def write(self, out_dir: Path) -> tuple[Path, Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,8 +92,19 @@ class GeneratedBlock:
         v_path = out_dir / f"{self.name}.v"
         j_path = out_dir / f"{self.name}.json"
         _write_if_changed(v_path, text)
-        _write_if_changed(j_path, json.dumps(self.metadata(text), indent=2, sort_keys=True) + "\n")
+        _write_if_changed(j_path, json.dumps(self.metadata(), indent=2, sort_keys=True) + "\n")
         return v_path, j_path
+
+
+def _signature_ports(member) -> list[dict[str, Any]]:
+    """Ports of a member of ``ComponentMetadata.as_json()`` (port, interface or array)."""
+    if isinstance(member, list):
+        return [p for m in member for p in _signature_ports(m)]
+    if member.get("type") == "port":
+        direction = {"in": "input", "out": "output"}[member["dir"]]
+        return [{"name": member["name"], "direction": direction, "width": member["width"],
+                 "signed": member["signed"]}]
+    return [p for m in member["members"].values() for p in _signature_ports(m)]
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -28,6 +28,8 @@ from infra.cache import atomic_write, cache_key, locked
 from infra.paths import ROOT, build_dir
 from rtl.generate import elaborate
 
+from .results import failure_report, read_results
+
 __all__ = ["ROOT", "SIMULATORS", "simulator", "available_simulators", "run_cocotb",
            "verilator_bin_dir", "LINT_CONFIG", "VERILATOR_FLAGS", "ICARUS_FLAGS"]
 
@@ -161,9 +163,9 @@ def run_cocotb(block: str, params: dict[str, Any] | None, test_module: str, *,
     """Build (if needed) and run the cocotb ``test_module`` against ``block``; raise on failure.
 
     Returns the run directory (results.xml, waveforms). ``extra_env`` reaches the testbench.
+    The AssertionError of a failed run names every failing cocotb test with the head of its
+    message (verif.results); a run in which every test was skipped fails too.
     """
-    from cocotb_tools.check_results import get_results
-
     sim = simulator(sim)
     if sim == "verilator":
         _path_with_verilator()
@@ -181,25 +183,30 @@ def run_cocotb(block: str, params: dict[str, Any] | None, test_module: str, *,
         seed = int(os.environ.get("SEED", "0")) or int(hashlib.sha256(name.encode()).hexdigest()[:7], 16)
     env = {"VERIF_BLOCK_JSON": str(jpath), "VERIF_PARAMS": json.dumps(gen.params)}
     env.update(extra_env or {})
-    runner.test(
-        test_module=test_module,
-        hdl_toplevel=block,
-        hdl_toplevel_lang="verilog",
-        build_dir=bdir / "obj",
-        test_dir=run_dir,
-        testcase=testcase,
-        seed=seed,
-        extra_env=env,
-        waves=waves,
-        timescale=("1ns", "1ps"),
-        results_xml=str(results),
-    )
+    exit_code = 0
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=block,
+            hdl_toplevel_lang="verilog",
+            build_dir=bdir / "obj",
+            test_dir=run_dir,
+            testcase=testcase,
+            seed=seed,
+            extra_env=env,
+            waves=waves,
+            timescale=("1ns", "1ps"),
+            results_xml=str(results),
+        )
+    except SystemExit as e:    # cocotb_tools exits under pytest on failures; the results say which
+        exit_code = e.code
+    where = f"seed {seed}; log and results in {run_dir}"
     if not results.exists():
-        raise AssertionError(f"{block} on {sim}: simulator wrote no results ({run_dir})")
-    n_tests, n_failed = get_results(results)
-    if n_tests == 0:
-        raise AssertionError(f"{block} on {sim}: no cocotb test ran ({run_dir})")
-    if n_failed:
-        raise AssertionError(f"{block} on {sim}: {n_failed} of {n_tests} cocotb tests failed "
-                             f"(seed {seed}; log and results in {run_dir})")
+        raise AssertionError(f"{block} on {sim}: simulator wrote no results "
+                             f"(exit code {exit_code}; {where})")
+    problem = failure_report(read_results(results))
+    if problem is None and exit_code:
+        problem = f"simulator exit code {exit_code}"
+    if problem:
+        raise AssertionError(f"{block} on {sim}: {problem}\n({where})")
     return run_dir

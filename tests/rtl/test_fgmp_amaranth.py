@@ -9,7 +9,10 @@ from verif.amaranth_sim import run_clocked
 
 import verif.vectors.fgmp as V
 from rtl.fgmp import ActQuantUnit, Fp8Vmac, Vmac
+from rtl.fgmp.act_quant import in_layout, out_layout
+from rtl.fgmp.vmac import a_layout, w_lane_layout
 from rtl.generate import elaborate
+from verif.payload import unpack
 
 
 # ------------------------------------------------------------------------------------------------
@@ -44,7 +47,7 @@ def run_vmac(dut, st, *, acc_init=False, o_ready=None, probe=None, rng=None):
                 take_cycles.append(cyc)
                 t += 1
             if ov and rdy:
-                outs.append(V.unpack_lanes(int(op), dut.lanes))
+                outs.append(unpack(dut.o.payload.shape(), int(op)))
                 out_cycles.append(cyc)
             cyc += 1
 
@@ -91,17 +94,10 @@ def check_vmac(st, outs, acc_init=False):
     assert not bad, f"{len(bad)} of {len(exp)} dot products differ: {bad[:3]}"
 
 
-def act_expected_word(meta, codes, scale, last, score, score_out=True):
-    w = V.hw.codes_to_bus(meta, codes) | scale << 128 | meta << 136 | int(last) << 137
-    if score_out:
-        w |= (score & ((1 << 63) - 1)) << 138
-    return w
-
-
 def check_act(groups, results, score_out=True):
     for g, outs in zip(groups, results):
-        exp = [act_expected_word(*e[:3], lst, e[3], score_out) for e, lst in
-               zip(g.expected(), g.last)]
+        exp = g.expected_words(score_out)
+        assert len(outs) == len(exp), f"{g.kind}: {len(outs)} results for {len(exp)} blocks"
         bad = [(n, V.unpack_act_out(o, score_out), V.unpack_act_out(e, score_out))
                for n, (o, e) in enumerate(zip(outs, exp)) if o != e]
         assert not bad, f"{g.kind}: {len(bad)} of {len(exp)} blocks differ: {bad[:2]}"
@@ -148,12 +144,13 @@ def test_fp8_vmac_bit_exact_meta_ignored():
     outs, _, _ = run_vmac(dut, st)
     check_vmac(st, outs)
     # meta bits are ignored: clearing them changes nothing
-    aw, ww = st.a_words(), st.w_words()
-    st.a_words = lambda: [w & ~(1 << 136) for w in aw]
-    lb = V.lane_bits(False)
-    st.w_words = lambda acc_init=False: [w & ~sum(1 << (l * lb + 136) for l in range(3))
-                                         for w in ww]
-    outs2, _, _ = run_vmac(Fp8Vmac(lanes=3), st)
+    dut = Fp8Vmac(lanes=3)
+    aw = V.clear_meta(st.a_words(), dut.a.payload.shape())
+    ww = V.clear_meta(st.w_words(), dut.w.payload.shape())
+    assert aw != st.a_words() and ww != st.w_words()
+    st.a_words = lambda: aw
+    st.w_words = lambda acc_init=False: ww
+    outs2, _, _ = run_vmac(dut, st)
     assert outs2 == outs
 
 
@@ -222,10 +219,11 @@ def test_vmac_properties_and_metadata():
     assert v.d_widths == {"fp4xfp4": 13, "fp4xfp8": 27, "fp8xfp4": 27, "fp8xfp8": 41}
     assert Fp8Vmac().modes == ["fp8xfp8"]
     gen = elaborate("vmac", {"lanes": 2})
-    meta = gen.metadata(gen.verilog())
+    meta = gen.metadata()
     ports = {p["name"]: p for p in meta["ports"]}
-    assert ports["a__payload"]["width"] == V.A_BITS
-    assert ports["w__payload"]["width"] == 2 * V.BLOCK_BITS
+    # the documented wire format (docs/fgmp_rtl.md): block 137 bits, + last
+    assert ports["a__payload"]["width"] == a_layout().size == 138
+    assert ports["w__payload"]["width"] == 2 * w_lane_layout(False).size == 2 * 137
     assert ports["o__payload"]["width"] == 64
     assert meta["latency"] == 5 and meta["isolation"] == "hold"
 
@@ -268,7 +266,8 @@ def test_act_quant_parameters_and_metadata():
     a = ActQuantUnit()
     assert a.latency == 5 and a.scale_exp_range == (-149, 127)
     gen = elaborate("act_quant", {"score_out": False})
-    meta = gen.metadata(gen.verilog())
+    meta = gen.metadata()
     ports = {p["name"]: p["width"] for p in meta["ports"]}
-    assert ports["i__payload"] == 641 and ports["o__payload"] == 138
+    assert ports["i__payload"] == in_layout().size == 641
+    assert ports["o__payload"] == out_layout(False).size == 138
     assert ports["scale_exp"] == 9 and ports["tau"] == 64

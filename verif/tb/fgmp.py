@@ -10,7 +10,8 @@ per cycle, result ``latency`` cycles after the last handshake). act_quant: score
 threshold (I = τ_q, ±1), τ_q = −1 / 2^63 − 1, zero and tiny blocks, exact ties of every rounding
 (E4M3, UE4M3, E2M1) and one ulp either side, values around 448·6·S and the E2M1 boundaries,
 FP32 subnormals, NaN/Inf, random blocks, real MiniLM activations with the golden threshold,
-back-pressure, reset, timing (1 block/cycle, latency 5).
+back-pressure, reset, timing (1 block/cycle, latency 5). A protocol monitor
+(verif.tb.common.StreamMonitor) watches every stream (a, w, o / i, o) in every test.
 
 Environment: VERIF_N_RANDOM (cycles per random stream, default 400), VERIF_FGMP_EXHAUSTIVE
 (1 = sweep every code pair, default 1), VERIF_FGMP_LONG (block pairs per long dot product,
@@ -26,9 +27,9 @@ import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 import verif.vectors.fgmp as V
-from golden.fgmp import hw
+from verif.payload import pack, unpack
 from verif.tb.common import (Mismatches, StreamSink, StreamSource, block_meta, config, reset,
-                             start_clock)
+                             start_clock, start_monitors, wire_shapes)
 
 META = block_meta()
 PARAMS = config()
@@ -40,6 +41,7 @@ LANES = PARAMS.get("lanes", 1)
 ACC_INIT = bool(PARAMS.get("acc_init", False))
 SCORE_OUT = bool(PARAMS.get("score_out", True))
 LATENCY = META["latency"]
+SHAPES = wire_shapes()
 
 N_RANDOM = int(os.environ.get("VERIF_N_RANDOM", "400"))
 EXHAUSTIVE = os.environ.get("VERIF_FGMP_EXHAUSTIVE", "1") == "1"
@@ -52,8 +54,16 @@ def _rng(tag: str) -> random.Random:
 
 
 async def _start(dut):
+    """Clock, reset, and a protocol monitor on every stream for the rest of the test."""
     start_clock(dut)
     await reset(dut)
+    start_monitors(dut)
+
+
+def _set_config(dut, g: V.ActGroup):
+    """act_quant's configuration ports (signed) for group ``g``."""
+    dut.scale_exp.value = pack(SHAPES["scale_exp"], g.k)
+    dut.tau.value = pack(SHAPES["tau"], g.tau)
 
 
 def _idle_inputs(dut):
@@ -68,25 +78,14 @@ def _idle_inputs(dut):
 # VMAC
 # ------------------------------------------------------------------------------------------------
 
-def _fp8_meta_junk(words, rng, lane_bits, lanes):
-    """fp8_vmac ignores meta: clear it at random in every block of the words."""
-    out = []
-    for w in words:
-        for lane in range(lanes):
-            if rng.random() < 0.5:
-                w &= ~(1 << (lane * lane_bits + 136))
-        out.append(w)
-    return out
-
-
 async def _vmac_run(dut, st: V.VmacStream, what: str, *, a_prob=1.0, w_prob=1.0, o_prob=1.0,
                     rng=None, check_timing=False, meta_junk=False):
     rng = rng or random.Random(0)
     aw = st.a_words()
     ww = st.w_words(ACC_INIT)
-    if FP8_ONLY and meta_junk:
-        aw = _fp8_meta_junk(aw, rng, V.A_BITS, 1)
-        ww = _fp8_meta_junk(ww, rng, V.lane_bits(ACC_INIT), LANES)
+    if FP8_ONLY and meta_junk:         # fp8_vmac ignores meta: clear it at random
+        aw = V.clear_meta(aw, SHAPES["a"], rng)
+        ww = V.clear_meta(ww, SHAPES["w"], rng)
     expected = st.expected(ACC_INIT)
     src_a = StreamSource(dut, "a", valid_prob=a_prob, rng=random.Random(rng.random()))
     src_w = StreamSource(dut, "w", valid_prob=w_prob, rng=random.Random(rng.random()))
@@ -113,7 +112,7 @@ async def _vmac_run(dut, st: V.VmacStream, what: str, *, a_prob=1.0, w_prob=1.0,
     mm = Mismatches(f"{BLOCK} {what}")
     segs = st.segments()
     for j, (word, exp) in enumerate(zip(snk.items, expected)):
-        got = V.unpack_lanes(word, LANES)
+        got = unpack(SHAPES["o"], word)
         for lane in range(LANES):
             mm.check(got[lane], exp[lane],
                      f"dot product {j} ({st.kind[segs[j][0]]}, K={16 * (segs[j][1] - segs[j][0] + 1)}) lane {lane}")
@@ -258,16 +257,6 @@ async def vmac_minilm(dut):
 # Activation quantization unit
 # ------------------------------------------------------------------------------------------------
 
-def _aq_expected_words(g: V.ActGroup) -> list[int]:
-    out = []
-    for (meta, codes, scale, score), last in zip(g.expected(), g.last):
-        w = hw.codes_to_bus(meta, codes) | scale << 128 | meta << 136 | int(bool(last)) << 137
-        if SCORE_OUT:
-            w |= (score & ((1 << 63) - 1)) << 138
-        out.append(w)
-    return out
-
-
 async def _aq_run(dut, groups, what, *, i_prob=1.0, o_prob=1.0, rng=None, check_timing=False):
     """Groups run one after the other; the configuration (scale_exp, tau) changes only when
     the previous group has drained."""
@@ -277,8 +266,7 @@ async def _aq_run(dut, groups, what, *, i_prob=1.0, o_prob=1.0, rng=None, check_
     mm = Mismatches(f"act_quant {what}")
     total = 0
     for g in groups:
-        dut.scale_exp.value = g.k & ((1 << 9) - 1)
-        dut.tau.value = g.tau & ((1 << 64) - 1)
+        _set_config(dut, g)
         words = g.words()
         src = StreamSource(dut, "i", valid_prob=i_prob, rng=random.Random(rng.random()))
         src.push(words)
@@ -294,7 +282,7 @@ async def _aq_run(dut, groups, what, *, i_prob=1.0, o_prob=1.0, rng=None, check_
         task.cancel()
         await FallingEdge(dut.clk)
         dut.i__valid.value = 0
-        exp = _aq_expected_words(g)
+        exp = g.expected_words(SCORE_OUT)
         got = snk.items[first_out:]
         for n_blk, (gw, ew) in enumerate(zip(got, exp)):
             mm.check(gw, ew, f"{g.kind} block {n_blk} (k={g.k}, tau={g.tau}) "
@@ -318,16 +306,15 @@ async def _aq_run(dut, groups, what, *, i_prob=1.0, o_prob=1.0, rng=None, check_
 
 
 def _describe(word: int) -> str:
-    meta, codes, scale, last, score = V.unpack_act_out(word, SCORE_OUT)
-    return f"(meta {meta}, scale {scale:#04x}, last {last}, score {score}, codes " \
-           f"{' '.join(f'{c:02x}' for c in codes)})"
+    f = V.unpack_act_out(word, SCORE_OUT)
+    return f"(meta {f['meta']}, scale {f['scale']:#04x}, last {f['last']}, " \
+           f"score {f.get('score')}, codes {' '.join(f'{c:02x}' for c in f['codes'])})"
 
 
 async def _aq_latency(dut):
     """One block into an idle unit: the result is valid exactly LATENCY cycles later."""
     g = V.act_random_groups(random.Random(7), n_blocks=1)[0]
-    dut.scale_exp.value = g.k & 0x1FF
-    dut.tau.value = g.tau & ((1 << 64) - 1)
+    _set_config(dut, g)
     dut.o__ready.value = 1
     await FallingEdge(dut.clk)
     dut.i__payload.value = g.words()[0]
@@ -342,7 +329,7 @@ async def _aq_latency(dut):
             f"o.valid {int(dut.o__valid.value)} {cyc} cycles after the handshake " \
             f"(latency {LATENCY})"
         await FallingEdge(dut.clk)
-    assert int(dut.o__payload.value) == _aq_expected_words(g)[0]
+    assert int(dut.o__payload.value) == g.expected_words(SCORE_OUT)[0]
     dut.o__ready.value = 0
 
 
@@ -403,8 +390,7 @@ async def aq_reset_mid_stream(dut):
     await _start(dut)
     rng = _rng("reset")
     g = V.act_random_groups(rng, n_blocks=40)[0]
-    dut.scale_exp.value = g.k & 0x1FF
-    dut.tau.value = g.tau & ((1 << 64) - 1)
+    _set_config(dut, g)
     src = StreamSource(dut, "i")
     snk = StreamSink(dut, "o", ready_prob=0.0)
     src.push(g.words())

@@ -5,8 +5,8 @@ Used by the cocotb testbench (verif/tb/fgmp.py) and the Amaranth-simulator tests
 (tests/rtl/test_fgmp_amaranth.py, tests/rtl/test_common_arith.py), so both exercise the same
 corners. Every expectation comes from the golden model's public API: ``hw.vmac``,
 ``hw.act_quant_blocks``, ``hw.f32_add_bits``, ``hw.round_to_f32_bits``, ``hw.codes_to_bus``,
-``golden.formats.encode``. Payload packing mirrors the RTL layouts (rtl/fgmp/vmac.py,
-rtl/fgmp/act_quant.py; docs/fgmp_rtl.md).
+``golden.formats.encode``. Payloads are packed from the RTL's own layouts (rtl/fgmp/vmac.py,
+rtl/fgmp/act_quant.py) with verif.payload.
 """
 from __future__ import annotations
 
@@ -22,20 +22,20 @@ from golden.fgmp import hw
 from golden.fgmp.reference import f32_bits
 from golden.fgmp.reference import f32_from_bits as f32_value
 from golden.formats import E4M3, UE4M3, encode
+from rtl.fgmp.act_quant import in_layout, out_layout
+from rtl.fgmp.vmac import a_layout, w_layout
+from verif.payload import pack, unpack
 
 __all__ = [
-    "BLOCK_BITS", "A_BITS", "lane_bits", "block_word", "a_word", "w_word", "unpack_lanes",
-    "VmacStream", "mode_stream", "exhaustive_stream", "extreme_stream", "zero_stream",
-    "nan_stream", "long_streams", "random_stream", "acc_init_stream", "concat",
-    "ActGroup", "act_word", "unpack_act_out", "act_threshold_groups", "act_zero_group",
-    "act_tie_groups", "act_saturation_groups", "act_subnormal_groups", "act_special_group",
-    "act_random_groups", "f32_add_pairs", "f32_round_cases", "minifloat_round_cases",
-    "f32_bits", "f32_value",
+    "block_fields", "clear_meta", "VmacStream", "mode_stream", "exhaustive_stream",
+    "extreme_stream", "zero_stream", "nan_stream", "long_streams", "random_stream",
+    "acc_init_stream", "concat", "ActGroup", "unpack_act_out", "act_threshold_groups",
+    "act_zero_group", "act_tie_groups", "act_saturation_groups", "act_subnormal_groups",
+    "act_special_group", "act_random_groups", "f32_add_pairs", "f32_round_cases",
+    "minifloat_round_cases", "f32_bits", "f32_value",
 ]
 
 BLOCK = 16
-BLOCK_BITS = 137            # codes [127:0], scale [135:128], meta [136]
-A_BITS = BLOCK_BITS + 1     # + last [137]
 MODES = ("fp4xfp4", "fp4xfp8", "fp8xfp4", "fp8xfp8")   # (weight, activation)
 
 
@@ -43,36 +43,29 @@ MODES = ("fp4xfp4", "fp4xfp8", "fp8xfp4", "fp8xfp8")   # (weight, activation)
 # VMAC payloads
 # ------------------------------------------------------------------------------------------------
 
-def lane_bits(acc_init: bool) -> int:
-    return BLOCK_BITS + (32 if acc_init else 0)
-
-
-def block_word(meta: int, codes, scale: int, hi_junk: int = 0) -> int:
-    """One block in the RTL layout; ``hi_junk`` fills bits [127:64] of an NVFP4 block (which the
-    RTL ignores; golden requires them zero, so expectations use the clean block)."""
+def block_fields(meta, codes, scale, hi_junk: int = 0) -> dict:
+    """One block as the fields of the RTL's block layout (rtl/fgmp/common.py BLOCK_LAYOUT;
+    code bus from golden ``hw.codes_to_bus``). ``hi_junk`` fills the code-bus bits above an
+    NVFP4 block's 16 4-bit codes, which the RTL ignores (golden requires them zero, so
+    expectations use the clean block)."""
     bus = hw.codes_to_bus(meta, codes)
     if not meta:
-        bus |= (hi_junk & ((1 << 64) - 1)) << 64
-    return bus | (scale & 0xFF) << 128 | (meta & 1) << 136
+        bus |= hi_junk << (4 * BLOCK)
+    return {"codes": bus, "scale": scale, "meta": meta}
 
 
-def a_word(meta, codes, scale, last, hi_junk=0) -> int:
-    return block_word(meta, codes, scale, hi_junk) | int(bool(last)) << 137
-
-
-def w_word(blocks, acc=None, acc_init=False, hi_junk=None) -> int:
-    lb = lane_bits(acc_init)
-    word = 0
-    for lane, (meta, codes, scale) in enumerate(blocks):
-        v = block_word(meta, codes, scale, hi_junk[lane] if hi_junk else 0)
-        if acc_init:
-            v |= (acc[lane] if acc is not None else 0) << BLOCK_BITS
-        word |= v << (lane * lb)
-    return word
-
-
-def unpack_lanes(word: int, lanes: int) -> list[int]:
-    return [(word >> (32 * lane)) & 0xFFFFFFFF for lane in range(lanes)]
+def clear_meta(words: list[int], layout, rng: random.Random | None = None) -> list[int]:
+    """``words`` (payloads of ``layout``: one block, or an array of per-lane blocks) with the
+    meta bit of every block cleared (with ``rng``: each with probability 1/2). fp8_vmac ignores
+    meta, so its results must not change."""
+    out = []
+    for word in words:
+        value = unpack(layout, word)
+        for blk in value if isinstance(value, list) else [value]:
+            if rng is None or rng.random() < 0.5:
+                blk["meta"] = 0
+        out.append(pack(layout, value))
+    return out
 
 
 @dataclass
@@ -112,11 +105,23 @@ class VmacStream:
         return out
 
     def a_words(self) -> list[int]:
-        return [a_word(m, c, s, lst, j) for (m, c, s), lst, j in zip(self.a, self.last, self.a_junk)]
+        """Payloads of the ``a`` stream (rtl/fgmp/vmac.py ``a_layout``)."""
+        layout = a_layout()
+        return [pack(layout, {**block_fields(*blk, junk), "last": int(lst)})
+                for blk, lst, junk in zip(self.a, self.last, self.a_junk)]
 
     def w_words(self, acc_init: bool = False) -> list[int]:
-        return [w_word(w, init, acc_init, junk) for w, init, junk in
-                zip(self.w, self.init, self.w_junk)]
+        """Payloads of the ``w`` stream (rtl/fgmp/vmac.py ``w_layout``); with ``acc_init`` each
+        lane also carries its start value."""
+        layout = w_layout(self.lanes, acc_init)
+        words = []
+        for blocks, init, junk in zip(self.w, self.init, self.w_junk):
+            lanes = [block_fields(*blk, j) for blk, j in zip(blocks, junk)]
+            if acc_init:
+                for lane, acc in zip(lanes, init):
+                    lane["acc"] = acc
+            words.append(pack(layout, lanes))
+        return words
 
     def expected(self, acc_init: bool = False) -> list[list[int]]:
         """Per dot product: the L FP32 results of golden ``hw.vmac``. Length-1 dot products are
@@ -483,36 +488,33 @@ class ActGroup:
                 zip(meta.tolist(), codes.tolist(), scales.tolist(), score.tolist())]
 
     def words(self) -> list[int]:
+        """Payloads of the ``i`` stream (rtl/fgmp/act_quant.py ``in_layout``)."""
+        layout = in_layout()
         bits = self.x.contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
-        return [act_word(b, f, lst) for b, f, lst in
+        return [pack(layout, {"x": b, "fbar": f, "last": int(lst)}) for b, f, lst in
                 zip(bits.tolist(), self.fbar.to(torch.int64).tolist(), self.last)]
+
+    def expected_words(self, score_out: bool = True) -> list[int]:
+        """Expected payloads of the ``o`` stream (rtl/fgmp/act_quant.py ``out_layout``)."""
+        layout = out_layout(score_out)
+        words = []
+        for (meta, codes, scale, score), last in zip(self.expected(), self.last):
+            fields = {"codes": hw.codes_to_bus(meta, codes), "scale": scale, "meta": meta,
+                      "last": int(last)}
+            if score_out:
+                fields["score"] = score
+            words.append(pack(layout, fields))
+        return words
 
     def __len__(self):
         return self.x.shape[0]
 
 
-def act_word(x_bits, fbar, last) -> int:
-    """Input payload: x[i] at [32i+31:32i], fbar[i] at [512+8i+7:512+8i], last at [640]."""
-    w = 0
-    for i, b in enumerate(x_bits):
-        w |= (int(b) & 0xFFFFFFFF) << (32 * i)
-    for i, f in enumerate(fbar):
-        w |= (int(f) & 0xFF) << (512 + 8 * i)
-    return w | int(bool(last)) << 640
-
-
-def unpack_act_out(word: int, score_out: bool = True):
-    """Output payload -> (meta, codes list[16], scale, last, score or None)."""
-    bus = word & ((1 << 128) - 1)
-    scale = (word >> 128) & 0xFF
-    meta = (word >> 136) & 1
-    last = (word >> 137) & 1
-    score = None
-    if score_out:
-        score = (word >> 138) & ((1 << 63) - 1)
-        if score >> 62:
-            score -= 1 << 63
-    return meta, hw.bus_to_codes(meta, bus), scale, last, score
+def unpack_act_out(word: int, score_out: bool = True) -> dict:
+    """An ``o`` payload as its fields, the code bus as 16 element codes (``hw.bus_to_codes``)."""
+    fields = unpack(out_layout(score_out), word)
+    fields["codes"] = hw.bus_to_codes(fields["meta"], fields["codes"])
+    return fields
 
 
 def _f32(values) -> torch.Tensor:

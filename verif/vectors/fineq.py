@@ -22,6 +22,8 @@ import torch
 
 import golden.fineq as gf
 from golden.fineq import FineQWeight, decode_word
+from rtl.fineq.common import WEIGHT
+from verif.payload import pack, unpack
 
 __all__ = ["Tile", "column_sums", "window_cycles", "tile_from_image", "image_from_bytes",
            "directed_tiles", "random_tiles", "minilm_tiles", "encode_weight_beat",
@@ -299,51 +301,36 @@ def minilm_tiles(rows: int, cols: int, layout: str, rng: random.Random, n: int =
 
 
 # ------------------------------------------------------------------------------------------------
-# encoding to / from port payloads (flattened Amaranth layouts, element 0 at the LSBs)
+# port payloads, packed with the DUT's own payload shapes (verif.payload)
 # ------------------------------------------------------------------------------------------------
 
-def encode_weight_beat(tile: Tile, c: int, encoding: str) -> int:
-    """Payload of the array's weight beat for column ``c``."""
-    value, width = 0, 4
-    for r in range(tile.rows):
-        s, mg = int(tile.sign[r, c]), int(tile.mag[r, c])
-        if encoding == "sign_magnitude":
-            field_ = mg | (s << 3)
-        elif encoding in ("int4", "int8"):
-            width = int(encoding[3:])
-            field_ = sm_to_level(s, mg) & ((1 << width) - 1)
-        else:
-            raise ValueError(encoding)
-        value |= field_ << (width * r)
-    return value
+def encode_weight_beat(tile: Tile, c: int, shape) -> int:
+    """Payload of an array's weight beat for column ``c``; ``shape`` is the array's ``w``
+    payload (``ArrayPlan.w_shape``): R ``WEIGHT`` structs (temporal array) or R signed levels
+    (binary arrays)."""
+    col = zip(tile.sign[:, c].tolist(), tile.mag[:, c].tolist())
+    if shape.elem_shape == WEIGHT:
+        return pack(shape, [{"mag": mg, "sign": s} for s, mg in col])
+    return pack(shape, [sm_to_level(s, mg) for s, mg in col])
 
 
-def encode_core_words(tile: Tile) -> list[int]:
-    """Payloads of the core's ``w`` stream: ``word | skip << 32``, columns in order."""
-    return [w | (tile.skip << 32) for col in tile.words for w in col]
+def encode_core_words(tile: Tile, shape) -> list[int]:
+    """Payloads of the core's ``w`` stream (struct ``word``, ``skip``), columns in order."""
+    return [pack(shape, {"word": w, "skip": tile.skip}) for col in tile.words for w in col]
 
 
-def encode_acts(tile: Tile) -> list[int]:
-    """Payloads of the ``a`` stream (``last`` on the tile's final vector)."""
-    out = []
-    v_n = tile.acts.shape[0]
-    for v in range(v_n):
-        value = 0
-        for r, x in enumerate(tile.acts[v].tolist()):
-            value |= (x & 0xFF) << (8 * r)
-        value |= int(v == v_n - 1) << (8 * tile.rows)
-        out.append(value)
-    return out
+def encode_acts(tile: Tile, shape) -> list[int]:
+    """Payloads of the ``a`` stream (``ArrayPlan.a_shape``; ``last`` on the tile's final
+    vector)."""
+    n = tile.acts.shape[0]
+    return [pack(shape, {"data": row, "last": int(v == n - 1)})
+            for v, row in enumerate(tile.acts.tolist())]
 
 
-def decode_outputs(payload: int, cols: int, acc_width: int) -> tuple[list[int], int]:
-    """(column sums, last) of one ``o`` payload."""
-    mask = (1 << acc_width) - 1
-    vals = []
-    for c in range(cols):
-        x = (payload >> (acc_width * c)) & mask
-        vals.append(x - (1 << acc_width) if x >> (acc_width - 1) else x)
-    return vals, (payload >> (acc_width * cols)) & 1
+def decode_outputs(payload: int, shape) -> tuple[list[int], int]:
+    """(column sums, last) of one ``o`` payload (``ArrayPlan.o_shape``)."""
+    fields = unpack(shape, payload)
+    return fields["data"], fields["last"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -351,19 +338,21 @@ def decode_outputs(payload: int, cols: int, acc_width: int) -> tuple[list[int], 
 # ------------------------------------------------------------------------------------------------
 
 def decoder_words(rng: random.Random, n_random: int = 2000) -> list[int]:
-    """Every byte value in every byte position of a word, plus random words."""
-    words = []
+    """Every byte value in every byte position of a word, plus random words; the words are the
+    golden memory image (``FineQWeight.pack``) of those cluster bytes."""
+    rows = []
     for b in range(256):
-        words.append(b * 0x01010101)                                   # same byte everywhere
-        words.append(b << (8 * (b % 4)) | (rng.randrange(256) << (8 * ((b + 1) % 4))))
-    words += [rng.getrandbits(32) for _ in range(n_random)]
-    words += [0, 0xFFFFFFFF]
-    return words
+        rows.append([b] * 4)                                  # same byte everywhere
+        row = [0] * 4
+        row[b % 4], row[(b + 1) % 4] = b, rng.randrange(256)
+        rows.append(row)
+    rows += [[rng.randrange(256) for _ in range(4)] for _ in range(n_random)]
+    rows += [[0] * 4, [255] * 4]
+    words, _ = image_from_bytes(torch.tensor(rows, dtype=torch.uint8), gf.DEFAULT_LAYOUT).pack()
+    return [int(w) for w in words[:, 0]]
 
 
-def decoder_expected(word: int, layout: str) -> int:
-    """Expected decoder payload: 12 nibbles mag | sign << 3 in decode_word order."""
-    value = 0
-    for q, (s, mg) in enumerate(decode_word(word, layout)):
-        value |= (mg | (s << 3)) << (4 * q)
-    return value
+def decoder_expected(word: int, layout: str, shape) -> int:
+    """Expected decoder payload (``shape``: its ``o`` payload, 12 ``WEIGHT``) in decode_word
+    order."""
+    return pack(shape, [{"mag": mg, "sign": s} for s, mg in decode_word(word, layout)])

@@ -7,7 +7,7 @@ from amaranth.lib import data
 
 from rtl.fgmp.act_quant import out_layout
 from rtl.fgmp.vmac import w_layout
-from rtl.fineq.array import TemporalPlan
+from rtl.fineq.array import TemporalSystolicArray
 from verif.payload import pack, unpack, width
 
 INNER = data.StructLayout({"mag": unsigned(3), "sign": 1, "delta": signed(5)})
@@ -34,8 +34,8 @@ def _amaranth_word(shape, value) -> int:
 
 
 @pytest.mark.parametrize("shape", [INNER, NESTED, w_layout(3, acc_init=True), out_layout(True),
-                                   TemporalPlan(4, 3, "csd", True).o_shape,
-                                   TemporalPlan(5, 2, "unary", True).w_shape],
+                                   TemporalSystolicArray(rows=4, cols=3).o_shape,
+                                   TemporalSystolicArray(rows=5, cols=2, coding="unary").w_shape],
                          ids=["struct", "nested", "vmac_w_acc", "act_quant_o", "fineq_o",
                               "fineq_w"])
 def test_pack_matches_amaranth_const_and_round_trips(shape):

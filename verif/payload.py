@@ -2,7 +2,7 @@
 
 The RTL's data layouts are the only definition of a wire format (rtl/fgmp/vmac.py ``a_layout``,
 ``w_layout``; rtl/fgmp/act_quant.py ``in_layout``, ``out_layout``; rtl/fineq/array.py
-``ArrayPlan.w_shape`` / ``a_shape`` / ``o_shape``; rtl/fineq/decoder.py ``decoder_shapes``).
+``w`` shape of the array component / ``a_shape`` / ``o_shape``; rtl/fineq/decoder.py ``decoder_shapes``).
 Vector generators and testbenches build and read payload integers only through them:
 
     pack(a_layout(), {"codes": bus, "scale": 0x38, "meta": 0, "last": 1}) -> int

@@ -306,7 +306,7 @@ def minilm_tiles(rows: int, cols: int, layout: str, rng: random.Random, n: int =
 
 def encode_weight_beat(tile: Tile, c: int, shape) -> int:
     """Payload of an array's weight beat for column ``c``; ``shape`` is the array's ``w``
-    payload (``ArrayPlan.w_shape``): R ``WEIGHT`` structs (temporal array) or R signed levels
+    payload (``w`` shape of the array component): R ``WEIGHT`` structs (temporal array) or R signed levels
     (binary arrays)."""
     col = zip(tile.sign[:, c].tolist(), tile.mag[:, c].tolist())
     if shape.elem_shape == WEIGHT:
@@ -320,7 +320,7 @@ def encode_core_words(tile: Tile, shape) -> list[int]:
 
 
 def encode_acts(tile: Tile, shape) -> list[int]:
-    """Payloads of the ``a`` stream (``ArrayPlan.a_shape``; ``last`` on the tile's final
+    """Payloads of the ``a`` stream (``a`` shape of the array; ``last`` on the tile's final
     vector)."""
     n = tile.acts.shape[0]
     return [pack(shape, {"data": row, "last": int(v == n - 1)})
@@ -328,7 +328,7 @@ def encode_acts(tile: Tile, shape) -> list[int]:
 
 
 def decode_outputs(payload: int, shape) -> tuple[list[int], int]:
-    """(column sums, last) of one ``o`` payload (``ArrayPlan.o_shape``)."""
+    """(column sums, last) of one ``o`` payload (``o`` shape of the array)."""
     fields = unpack(shape, payload)
     return fields["data"], fields["last"]
 

@@ -90,7 +90,8 @@ class Matrix:
         self.encoding = META["weight_encoding"]
         self.is_core = BLOCK == "fineq_core"
         self.kind = "binary" if BLOCK == "binary_array" else "temporal"
-        self.coding = META.get("coding", "csd")
+        self.coding = META.get("coding", "select")
+        self.dataflow = META["dataflow"]
         self.early = META.get("early_finish", True)
         self.layout = META.get("layout", "330")
 
@@ -121,7 +122,7 @@ class Matrix:
         if monitor:
             tasks.append(cocotb.start_soon(_stream_monitor(dut, "o", proto)))
         budget = sum(len(self.weight_beats(t)) + t.acts.shape[0] * 4
-                     + V.latency(self.rows, self.cols, 4) + 8 for t in tiles)
+                     + V.latency(self.rows, self.cols, 4, "systolic") + 8 for t in tiles)
         budget = int(3 * budget / min(w_prob, a_prob, o_prob)) + 200
         cycles = 0
         while len(snk.items) < n_out:
@@ -169,7 +170,7 @@ class Matrix:
             oc = o_cyc[ai:ai + nv]
             T = self.window(t)
             windows.append(T)
-            L = V.latency(R, C, T)
+            L = V.latency(R, C, T, self.dataflow)
             if self.is_core:
                 n = -(-(t.skip + R) // 12)
                 if ti == 0:
@@ -195,8 +196,8 @@ class Matrix:
             ai += nv
         assert not errors, "cycle counts differ from the documented formulas:\n  " + \
             "\n  ".join(errors[:8])
-        cocotb.log.info("cycle counts match: %d tiles, windows %s, %d cycles total",
-                        len(tiles), sorted(set(windows)), o_cyc[-1] + 1)
+        cocotb.log.info("cycle counts match (%s): %d tiles, windows %s, %d cycles total",
+                        self.dataflow, len(tiles), sorted(set(windows)), o_cyc[-1] + 1)
 
 
 async def _stream_monitor(dut, prefix, errors):

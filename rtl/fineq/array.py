@@ -114,9 +114,9 @@ def temporal_sum(m: Module, coding: str, psum_in, a, ph, w, name: str = "term"):
     Hardware: a one-hot AND-OR select of a / 2a, XOR with the sign, the sign as carry-in, one
     adder.
     """
-    nz, k0, k1, s = w.mag[0], w.mag[1], w.mag[2], w.sign
     if coding == "select":
         return _select_sum(m, psum_in, a, w, name)
+    nz, k0, k1, s = w.mag[0], w.mag[1], w.mag[2], w.sign
     # Bind the control bits to signals: replicating an expression would copy it per bit in the
     # emitted Verilog (Yosys merges the copies, but simulators compile every one).
     sel1 = Signal(name=f"{name}_sel_a")

@@ -26,7 +26,6 @@ ARRAYS = [
                         "dataflow": "systolic"}),
     ("binary_array", {"rows": 4, "cols": 4, "weight_bits": 4}),
     ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 4}),
-    ("binary_array", {"rows": 6, "cols": 5, "weight_bits": 4, "dataflow": "systolic"}),
     ("binary_array", {"rows": 8, "cols": 8, "weight_bits": 8}),
     ("binary_array", {"rows": 10, "cols": 6, "weight_bits": 8, "dataflow": "systolic"}),
 ]

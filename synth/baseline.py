@@ -34,9 +34,9 @@ METRICS = ("area_um2", "transistors", "cells")
 #: decoder, one PE of each array, the 4x4 arrays and core (about a minute cold on one core).
 #: The FGMP blocks and larger arrays take minutes each in ABC: CI cannot afford them.
 GUARD = ("formats/e4m3_encoder", "formats/e2m1_encoder", "formats/e4m3_decoder",
-         "formats/e2m1_decoder", "fineq/decoder", "fineq/pe/temporal", "fineq/pe/int4",
-         "fineq/pe/int8", "fineq/temporal/4x4", "fineq/int4/4x4", "fineq/int8/4x4",
-         "fineq/core/4x4")
+         "formats/e2m1_decoder", "fineq/decoder", "fineq/pe/select", "fineq/pe/csd-systolic",
+         "fineq/pe/int4", "fineq/pe/int8", "fineq/select-broadcast/4x4",
+         "fineq/int4-broadcast/4x4", "fineq/int8-broadcast/4x4", "fineq/core/4x4")
 
 
 def baseline_path(version: str | None = None) -> Path:

@@ -13,10 +13,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Design", "DESIGNS", "FINEQ_SIZES", "DEFAULT_FINEQ_SIZES", "design", "designs",
-           "FGMP_P"]
+           "FGMP_P", "FINEQ_CODINGS", "FINEQ_DATAFLOWS", "FINEQ_DEFAULT", "FINEQ_PREVIOUS",
+           "FINEQ_VARIANT_SIZE", "fineq_key", "fineq_label"]
 
 FINEQ_SIZES = (4, 8, 16, 32)
 DEFAULT_FINEQ_SIZES = (4, 8, 16)
+#: Every FineQ array variant (coding x dataflow) and both baselines in every dataflow are
+#: measured at this size; the other sizes only for the default variant and the baselines in its
+#: dataflow (make area's time).
+FINEQ_VARIANT_SIZE = 16
+FINEQ_CODINGS = ("select", "csd", "unary")
+FINEQ_DATAFLOWS = ("broadcast", "systolic")
+#: the default variant of temporal_array / fineq_core, and the previous default (the baseline
+#: row of the FineQ table)
+FINEQ_DEFAULT = ("select", "broadcast")
+FINEQ_PREVIOUS = ("csd", "systolic")
 FGMP_P = (0.7, 0.9)
 FGMP_LANES = (1, 4)
 DEFAULT_FGMP_LANES = (1,)
@@ -41,23 +52,46 @@ class Design:
         return json.dumps(self.params, sort_keys=True)
 
 
+def fineq_key(kind: str, dataflow: str, n: int) -> str:
+    """Design key of a FineQ array: ``kind`` = a coding (the multiplier-free array) or
+    ``int4``/``int8`` (binary baselines)."""
+    return f"fineq/{kind}-{dataflow}/{n}x{n}"
+
+
+def fineq_label(kind: str, dataflow: str) -> str:
+    if kind.startswith("int"):
+        return f"INT8xINT{kind[3:]} {dataflow}"
+    tag = " (default)" if (kind, dataflow) == FINEQ_DEFAULT else \
+        " (previous default)" if (kind, dataflow) == FINEQ_PREVIOUS else ""
+    return f"FineQ {kind} {dataflow}{tag}"
+
+
 def _fineq() -> list[Design]:
     out = []
+    e = {"minilm": ("fineq_array", {})}
     for n in FINEQ_SIZES:
-        dflt = n in DEFAULT_FINEQ_SIZES
-        e = {"minilm": ("fineq_array", {})}
-        out += [
-            Design(f"fineq/temporal/{n}x{n}", "temporal_array", {"rows": n, "cols": n},
-                   f"temporal {n}x{n}", "fineq", e, dflt),
-            Design(f"fineq/int4/{n}x{n}", "binary_array", {"rows": n, "cols": n, "weight_bits": 4},
-                   f"INT8xINT4 {n}x{n}", "fineq", e, dflt),
-            Design(f"fineq/int8/{n}x{n}", "binary_array", {"rows": n, "cols": n, "weight_bits": 8},
-                   f"INT8xINT8 {n}x{n}", "fineq", e, dflt),
-        ]
+        for dataflow in FINEQ_DATAFLOWS:
+            for kind in FINEQ_CODINGS + ("int4", "int8"):
+                every = n == FINEQ_VARIANT_SIZE
+                main = dataflow == FINEQ_DEFAULT[1] and kind in (FINEQ_DEFAULT[0], "int4", "int8")
+                if not (every or main):
+                    continue
+                if kind.startswith("int"):
+                    block, params = "binary_array", {"weight_bits": int(kind[3:])}
+                else:
+                    block, params = "temporal_array", {"coding": kind}
+                out.append(Design(fineq_key(kind, dataflow, n), block,
+                                  {"rows": n, "cols": n, **params, "dataflow": dataflow},
+                                  f"{fineq_label(kind, dataflow)} {n}x{n}", "fineq", e,
+                                  n in DEFAULT_FINEQ_SIZES))
     # one PE of each array (bottom row: widest partial sum), compared with each other
-    out += [Design("fineq/pe/temporal", "temporal_pe", {}, "temporal PE (csd)", "fineq-pe"),
-            Design("fineq/pe/int4", "binary_pe", {"weight_bits": 4}, "INT8xINT4 PE", "fineq-pe"),
-            Design("fineq/pe/int8", "binary_pe", {"weight_bits": 8}, "INT8xINT8 PE", "fineq-pe")]
+    out += [Design("fineq/pe/select", "temporal_pe", {}, "FineQ PE (select, broadcast)", "fineq-pe"),
+            Design("fineq/pe/csd-systolic", "temporal_pe", {"coding": "csd", "dataflow": "systolic"},
+                   "FineQ PE (csd, systolic: previous default)", "fineq-pe"),
+            Design("fineq/pe/int4", "binary_pe", {"weight_bits": 4}, "INT8xINT4 PE (broadcast)",
+                   "fineq-pe"),
+            Design("fineq/pe/int8", "binary_pe", {"weight_bits": 8}, "INT8xINT8 PE (broadcast)",
+                   "fineq-pe")]
     out.append(Design("fineq/decoder", "fineq_decoder", {}, "FineQ decoder", "fineq-extra"))
     out.append(Design("fineq/core/4x4", "fineq_core", {"rows": 4, "cols": 4},
                       "FineQ core 4x4 (decoder + array)", "fineq-extra"))

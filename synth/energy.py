@@ -16,7 +16,8 @@ from infra.cache import cache_key, cached_json
 
 from .flow import ROOT, load_library
 from .gatesim import GateSim, StreamHarness, energy
-from .netlist import Netlist
+from .liberty import VDD, WIRE_CAP_PER_UM, wire_cap
+from .netlist import BUFFER_FANOUT, Netlist
 from .stimulus import data_key, make_workload
 
 __all__ = ["measure_energy", "EnergyError", "ENERGY_CODE"]
@@ -29,6 +30,33 @@ ENERGY_CODE = ("golden", "verif.vectors.fgmp", "synth.stimulus", "synth.energy",
 
 class EnergyError(RuntimeError):
     pass
+
+
+def high_fanout_nets(net: Netlist, sim: GateSim, macs: int) -> dict[str, Any]:
+    """What the wire-load model charges for the nets with fanout > BUFFER_FANOUT (broadcast
+    buses, control fanout): their number, mean fanout, the wire capacitance the model gives them,
+    and per MAC the energy of that wire capacitance plus the energy one extra µm of wire on each
+    of them would cost (zero-delay and unit-delay toggles). A reader scales the latter by a
+    physical wire length (docs/fineq_rtl.md does, for the array rows)."""
+    nets = [n for n in net.sinks if n > 1 and net._fanout(n) > BUFFER_FANOUT
+            and n != sim.clock_net]
+    half_v2 = 0.5 * VDD * VDD
+    out: dict[str, Any] = {"nets": len(nets), "min_fanout": BUFFER_FANOUT + 1}
+    if not nets or not macs:
+        return out
+    fan = [net._fanout(n) for n in nets]
+    wc = [wire_cap(f) for f in fan]
+    out["mean_fanout"] = round(sum(fan) / len(fan), 2)
+    out["wire_cap_ff"] = round(sum(wc), 2)
+    for name, tog in (("zero-delay", sim.toggles), ("unit-delay", sim.toggles_ud)):
+        t = [int(tog[n]) for n in nets]
+        if not any(t) and name == "unit-delay" and not sim.glitches:
+            continue
+        out[name] = {
+            "toggles_per_mac": round(sum(t) / macs, 4),
+            "wire_energy_per_mac_fj": round(half_v2 * sum(x * c for x, c in zip(t, wc)) / macs, 4),
+            "energy_per_mac_per_um_fj": round(half_v2 * WIRE_CAP_PER_UM * sum(t) / macs, 5)}
+    return out
 
 
 def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = None, *,
@@ -105,6 +133,7 @@ def _measure(result, stimulus, args, props, liberty, glitches, synthetic) -> dic
         "info": wl.info,
         "sim_seconds": round(time.monotonic() - t0, 1),
     }
+    out["high_fanout_nets"] = high_fanout_nets(net, sim, wl.macs)
     if glitches:
         g = energy(sim, glitches=True)
         out.update({

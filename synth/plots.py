@@ -1,9 +1,11 @@
-"""PNG plots of a report dict (synth.report): FineQ area and energy per MAC against array size,
-and the 16x16 area / energy breakdown by hierarchy group."""
+"""PNG plots of a report dict (synth.report): FineQ area and energy per MAC against array size
+(the default variant and the binary arrays of its dataflow), and the 16x16 area / energy
+breakdown by hierarchy group of every FineQ array."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from .designs import FINEQ_DEFAULT
 from .tables import energy_of
 
 __all__ = ["plots"]
@@ -19,8 +21,11 @@ def plots(rep: dict, out: Path) -> list[str]:
     fq = [e for e in rep["fineq"] if e.get("status") == "ok"]
     if fq:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for label, marker in (("temporal-coded", "o"), ("binary INT8xINT4", "s"), ("binary INT8xINT8", "^")):
-            pts = [(int(e["size"].split("x")[0]), e) for e in fq if e["design"] == label]
+        df = FINEQ_DEFAULT[1]
+        for kind, marker in ((FINEQ_DEFAULT[0], "o"), ("int4", "s"), ("int8", "^")):
+            pts = [(int(e["size"].split("x")[0]), e) for e in fq
+                   if e["kind"] == kind and e["dataflow"] == df]
+            label = pts[0][1]["design"] if pts else kind
             if not pts:
                 continue
             xs = [p for p, _ in pts]
@@ -48,8 +53,8 @@ def plots(rep: dict, out: Path) -> list[str]:
               and r["params"].get("rows") == 16]
     if rows16:
         groups = sorted({g for r in rows16 for g in r["synth"]["groups"]})
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        labels = [r["label"] for r in rows16]
+        fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+        labels = [r["key"].split("/")[1] for r in rows16]
         for ax, what in zip(axes, ("area", "energy")):
             bottom = [0.0] * len(rows16)
             for g in groups:
@@ -64,7 +69,7 @@ def plots(rep: dict, out: Path) -> list[str]:
                 bottom = [b + v for b, v in zip(bottom, vals)]
             ax.set_ylabel("area (µm²)" if what == "area" else "energy per MAC (fJ)")
             ax.set_title(f"16x16 breakdown: {what}")
-            ax.tick_params(axis="x", labelsize=8)
+            ax.tick_params(axis="x", labelsize=7, labelrotation=60)
         axes[1].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out / "fineq_breakdown_16x16.png", dpi=110)

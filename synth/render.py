@@ -17,6 +17,82 @@ def _f(x, nd=1):
     return str(x)
 
 
+_MODELS = ("zero-delay", "unit-delay", "unit-delay + clock gating")
+
+
+def _ratios(d: dict | None, field: str) -> str:
+    if not d or not d.get(field):
+        return "–"
+    return " / ".join(_f(d[field].get(m), 2) for m in _MODELS)
+
+
+def fineq_markdown(rep: dict) -> list[str]:
+    """Section 1: every FineQ array (variant x dataflow x size) beside the binary arrays of its
+    dataflow, and the window histogram on real weights."""
+    L = ["## 1. FineQ: multiplier-free arrays vs binary arrays (same dataflow)\n"]
+    L.append("| size | dataflow | design | area µm² | flip-flops | fmax MHz | cycles/vector | "
+             "area×cycles | energy/MAC fJ: zero-delay / unit-delay / + clock gating | "
+             "vs INT8xINT4: area red. / area×cycles / energy (three models) | "
+             "vs INT8xINT8: area red. / PE grid red. / efficiency (three models) |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for e in rep["fineq"]:
+        name = f"**{e['design']}**" if e.get("default") else e["design"]
+        if e.get("status") != "ok":
+            L.append(f"| {e['size']} | {e['dataflow']} | {name} | {e.get('status')} | | | | | | | |")
+            continue
+        v4, v8 = e.get("vs_int4"), e.get("vs_int8")
+        c4 = (f"{_f(v4.get('area_reduction_pct'))} % / {_f(v4.get('area_x_cycles_ratio'), 3)}× / "
+              f"{_ratios(v4, 'energy_ratio')}×") if v4 else "–"
+        c8 = (f"{_f(v8.get('area_reduction_pct'))} % / {_f(v8.get('grid_area_reduction_pct'))} % / "
+              f"{_ratios(v8, 'efficiency_x')}×") if v8 else "–"
+        L.append(f"| {e['size']} | {e['dataflow']} | {name} | {_f(e['area_um2'])} | "
+                 f"{_f(e.get('flip_flops'))} | {_f(e.get('fmax_mhz'), 0)} | "
+                 f"{_f(e.get('cycles_per_mac'))} | {_f(e.get('area_x_cycles'), 0)} | "
+                 f"{_f(e.get('energy_per_mac_fj'), 1)} / {_f(e.get('glitch_energy_per_mac_fj'), 1)} / "
+                 f"{_f(e.get('gated_glitch_energy_per_mac_fj'), 1)} | {c4} | {c8} |")
+    L.append("\nEvery multiplier-free variant is compared with the binary arrays of the **same size "
+             "and dataflow**. Energy/MAC covers a whole workload (weight-tile loads, streaming, "
+             "drain; 3 tiles × 64 real token vectors); cycles/vector = the MAC window T measured "
+             "in that run; area×cycles = area × cycles/vector (÷ R·C for per MAC; the ratios are "
+             "the same). Energy ratio = this ÷ INT8xINT4 (below 1 is better); efficiency = "
+             "INT8xINT8 ÷ this. PE grid = the PEs plus the select row heads. Zero-delay counts "
+             "settled transitions only; unit-delay also counts hazards (glitches); clock gating: "
+             "one ICG per enable net of ≥ 4 flip-flops (docs/synth.md).\n")
+    hf = [e for e in rep["fineq"] if e.get("status") == "ok" and e["size"] == "16x16"
+          and (e.get("high_fanout_nets") or {}).get("nets")]
+    if hf:
+        L.append("**Broadcast and other high-fanout nets** (fanout > 8; the timing model buffers "
+                 "them, the energy model charges the NanGate45 wire-load capacitance of their "
+                 "fanout). Energy per MAC on that wire capacitance and per extra µm of wire on "
+                 "every such net, unit-delay toggles (docs/fineq_rtl.md scales it to row "
+                 "length):\n")
+        L.append("| 16x16 design | nets | mean fanout | wire-load cap fF (sum) | toggles/MAC | "
+                 "wire energy fJ/MAC | fJ/MAC per µm | critical path |\n"
+                 "|---|---:|---:|---:|---:|---:|---:|---|")
+        for e in hf:
+            h = e["high_fanout_nets"]
+            u = h.get("unit-delay") or h.get("zero-delay") or {}
+            cp = e.get("critical_path") or {}
+            L.append(f"| {e['design']} | {h['nets']} | {_f(h.get('mean_fanout'), 1)} | "
+                     f"{_f(h.get('wire_cap_ff'), 0)} | {_f(u.get('toggles_per_mac'), 2)} | "
+                     f"{_f(u.get('wire_energy_per_mac_fj'), 2)} | "
+                     f"{_f(u.get('energy_per_mac_per_um_fj'), 4)} | "
+                     f"{_f(cp.get('critical_path_ns'), 3)} ns, {cp.get('path_from')} → "
+                     f"{cp.get('path_to')} |")
+        L.append("")
+    w = rep.get("fineq_windows")
+    if w:
+        L.append(f"**Window T over every {w['size']} tile** ({w['tiles']} tiles of "
+                 f"{', '.join(w['layers'])}; {w['source']}):\n")
+        L.append("| coding | T histogram (T: tiles) | mean T |\n|---|---|---:|")
+        for c, h in w["codings"].items():
+            L.append(f"| {c} | " + ", ".join(f"{t}: {n}" for t, n in h.items())
+                     + f" | {w['mean'][c]} |")
+        L.append(f"| INT8xINT4 / INT8xINT8 | 1: {w['tiles']} | 1 |")
+        L.append("")
+    return L
+
+
 def markdown(rep: dict) -> str:
     L = [f"# Synthesis, area, timing and energy report\n"]
     if rep.get("synthetic"):
@@ -28,32 +104,7 @@ def markdown(rep: dict) -> str:
              f"{'full' if rep['full'] else 'default'} set, {rep['wall_seconds']:.0f} s wall time. "
              f"Energy: zero-delay gate-level toggle simulation on {data} data, "
              "switched-capacitance model of docs/synth.md, relative units (fJ at 1.1 V).\n")
-    L.append("## 1. FineQ: temporal-coded array vs binary arrays\n")
-    L.append("| size | design | area µm² | NAND2-eq | transistors | temporal area reduction vs this | "
-             "same, PE cells only | cycles/MAC | area×cycles | energy/MAC fJ: zero-delay / unit-delay / "
-             "unit-delay + clock gating | temporal efficiency vs this (same three) | fmax MHz |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for e in rep["fineq"]:
-        if e.get("status") != "ok":
-            L.append(f"| {e['size']} | {e['design']} | {e.get('status')} | | | | | | | | | |")
-            continue
-        red = e.get("temporal_area_reduction_pct")
-        eff = "–"
-        if e.get("temporal_efficiency_x"):
-            eff = " / ".join(_f(e.get(k), 2) + "×" for k in ("temporal_efficiency_x", "temporal_efficiency_glitch_x",
-                                                               "temporal_efficiency_gated_x"))
-        L.append(f"| {e['size']} | {e['design']} | {_f(e['area_um2'])} | {_f(e['nand2_eq'], 0)} | "
-                 f"{_f(e['transistors'])} | {_f(red) + ' %' if red is not None else '–'} | "
-                 f"{_f(e.get('temporal_pe_area_reduction_pct')) + ' %' if e.get('temporal_pe_area_reduction_pct') is not None else '–'} | "
-                 f"{_f(e.get('cycles_per_mac'))} | {_f(e.get('area_x_cycles'), 0)} | "
-                 f"{_f(e.get('energy_per_mac_fj'), 1)} / {_f(e.get('glitch_energy_per_mac_fj'), 1)} / "
-                 f"{_f(e.get('gated_glitch_energy_per_mac_fj'), 1)} | {eff} | {_f(e.get('fmax_mhz'), 0)} |")
-    L.append("\nEnergy/MAC covers a whole workload (weight-tile loads, streaming, drain; 3 tiles × 64 "
-             "token vectors); cycles/MAC = cycles per activation vector (the MAC window T). "
-             "Efficiency vs this = energy/MAC of this design ÷ energy/MAC of the temporal array. "
-             "Zero-delay counts settled transitions only; unit-delay also counts hazards (glitches), "
-             "which a real multiplier array has and zero delay misses; clock gating: one ICG per "
-             "enable net of ≥ 4 flip-flops (docs/synth.md).\n")
+    L += fineq_markdown(rep)
     fg = rep["fgmp"]
     L.append("## 2. FGMP: VMAC vs FP8-only VMAC\n")
     L.append("Status: " + ", ".join(f"{k} {v}" for k, v in fg["status"].items()) + "\n")
@@ -158,10 +209,14 @@ def markdown(rep: dict) -> str:
 
 
 
-#: designs whose per-unit table `make area` also prints on the console
-CONSOLE_BREAKDOWN = ("fineq/temporal/16x16", "fineq/int4/16x16", "fineq/int8/16x16",
-                     "fgmp/vmac/1", "fgmp/fp8_vmac/1", "fgmp/vmac/4", "fgmp/fp8_vmac/4",
+#: designs whose per-unit table `make area` also prints on the console: every 16x16 FineQ
+#: array (synth.designs) and the FGMP blocks
+CONSOLE_BREAKDOWN = ("fgmp/vmac/1", "fgmp/fp8_vmac/1", "fgmp/vmac/4", "fgmp/fp8_vmac/4",
                      "fgmp/act_quant")
+
+
+def _console_breakdown(key: str) -> bool:
+    return key in CONSOLE_BREAKDOWN or (key.startswith("fineq/") and key.endswith("/16x16"))
 
 
 def print_breakdown(b: dict) -> None:
@@ -179,6 +234,33 @@ def print_breakdown(b: dict) -> None:
         print("  the units do not add up to the design totals (flow bug)")
 
 
+def print_fineq(rep: dict) -> None:
+    print("\nFineQ: multiplier-free arrays vs binary arrays of the same dataflow "
+          "(ratios: this / INT8xINT4; efficiency: INT8xINT8 / this)")
+    print(f"{'size':6s} {'dataflow':9s} {'design':36s} {'area um2':>10s} {'FFs':>6s} {'fmax':>5s} "
+          f"{'cyc':>4s} {'E zd':>7s} {'E ud':>7s} {'E ud+cg':>7s} {'axc/i4':>6s} {'E/i4':>5s} "
+          f"{'red/i8':>6s} {'eff/i8':>6s}")
+    for e in rep["fineq"]:
+        if e.get("status") != "ok":
+            print(f"{e['size']:6s} {e['dataflow']:9s} {e['design']:36s} {e.get('status')}")
+            continue
+        v4, v8 = e.get("vs_int4") or {}, e.get("vs_int8") or {}
+        cg = "unit-delay + clock gating"
+        print(f"{e['size']:6s} {e['dataflow']:9s} {e['design']:36s} {e['area_um2']:10,.0f} "
+              f"{_f(e.get('flip_flops')):>6s} {_f(e.get('fmax_mhz'), 0):>5s} {_f(e.get('cycles_per_mac')):>4s} "
+              f"{_f(e.get('energy_per_mac_fj'), 1):>7s} {_f(e.get('glitch_energy_per_mac_fj'), 1):>7s} "
+              f"{_f(e.get('gated_glitch_energy_per_mac_fj'), 1):>7s} "
+              f"{_f(v4.get('area_x_cycles_ratio'), 3):>6s} "
+              f"{_f(v4.get('energy_ratio', {}).get(cg), 2):>5s} "
+              f"{_f(v8.get('area_reduction_pct')):>6s} {_f(v8.get('efficiency_x', {}).get(cg), 2):>6s}")
+    w = rep.get("fineq_windows")
+    if w:
+        print(f"\nWindow T over every {w['size']} tile of the four MiniLM matrices "
+              f"({w['tiles']} tiles): " + "; ".join(
+                  f"{c}: {dict(h)} (mean {w['mean'][c]})" for c, h in w["codings"].items())
+              + "; binary: T = 1")
+
+
 def print_tables(rep: dict) -> None:
     if rep.get("synthetic"):
         print("\nSYNTHETIC DATA (--synthetic): energy and weight memory use seeded random data")
@@ -193,19 +275,7 @@ def print_tables(rep: dict) -> None:
         fmax = (sy.get("timing") or {}).get("fmax_mhz")
         print(f"{r['key']:22s} {r['block']:15s} {sy['cells']:9,d} {sy['transistors']:12,d} "
               f"{sy['area_um2']:11,.1f} {sy['flip_flops']:10,d} {_f(fmax, 1):>9s}")
-    print("\nFineQ: temporal-coded vs binary arrays")
-    hdr = (f"{'size':6s} {'design':18s} {'area um2':>11s} {'red.%':>6s} {'cyc/MAC':>7s} {'area*cyc':>11s} "
-           f"{'E/MAC zd':>9s} {'E/MAC ud':>9s} {'eff zd':>6s} {'eff ud':>6s}")
-    print(hdr)
-    for e in rep["fineq"]:
-        if e.get("status") != "ok":
-            print(f"{e['size']:6s} {e['design']:18s} {e.get('status')}")
-            continue
-        print(f"{e['size']:6s} {e['design']:18s} {e['area_um2']:11,.1f} "
-              f"{_f(e.get('temporal_area_reduction_pct')):>6s} {_f(e.get('cycles_per_mac')):>7s} "
-              f"{_f(e.get('area_x_cycles'), 0):>11s} {_f(e.get('energy_per_mac_fj'), 1):>9s} "
-              f"{_f(e.get('glitch_energy_per_mac_fj'), 1):>9s} "
-              f"{_f(e.get('temporal_efficiency_x'), 2):>6s} {_f(e.get('temporal_efficiency_glitch_x'), 2):>6s}")
+    print_fineq(rep)
     fg = rep["fgmp"]
     print("\nFGMP:", ", ".join(f"{k} {v}" for k, v in fg["status"].items()))
     for lanes, ent in fg["lanes"].items():
@@ -222,7 +292,7 @@ def print_tables(rep: dict) -> None:
     for p, m in fg.get("memory", {}).get("points", {}).items():
         print(f"  weight memory p={p}: {m['bits_per_element']} bits/element, -{m['saving_pct']} % vs FP8")
     for b in rep.get("breakdown", []):
-        if b and b["key"] in CONSOLE_BREAKDOWN:
+        if b and _console_breakdown(b["key"]):
             print_breakdown(b)
     print("\nClaims")
     for c in rep["claims"]:

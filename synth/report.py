@@ -11,7 +11,8 @@ README/docs comes from this report. Tables (synth.tables):
 0. every design: generic cells, transistors, liberty cells, µm², NAND2-eq, flip-flops, critical
    path / logic depth; per-unit breakdown from the hierarchy (area, flip-flops, worst path and
    energy per unit; the units add up to the design);
-1. FineQ temporal-coded array vs binary INT8xINT4 / INT8xINT8 arrays per size;
+1. FineQ multiplier-free array variants (coding x dataflow) vs binary INT8xINT4 / INT8xINT8
+   arrays of the same dataflow and size; window (T) histogram of every coding on real tiles;
 2. FGMP VMAC vs FP8-only VMAC, activation quantizer, weight memory;
 3. each paper claim beside our figure: reached or not, by how much.
 
@@ -38,8 +39,8 @@ from .flow import load_library
 from .jobs import run_jobs
 from .plots import plots
 from .render import markdown, print_tables
-from .tables import (claims, fgmp_memory, fgmp_table, fineq_table, ranking_check, ranking_detail,
-                     unit_breakdown)
+from .tables import (claims, fgmp_memory, fgmp_table, fineq_table, fineq_windows, ranking_check,
+                     ranking_detail, unit_breakdown)
 
 __all__ = ["collect", "build_report", "main"]
 
@@ -117,6 +118,7 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
         "wall_seconds": round(wall, 1),
         "rows": rows,
         "fineq": fineq,
+        "fineq_windows": fineq_windows(synthetic),
         "fgmp": fgmp,
         "claims": claims(fineq, fgmp),
         "ranking_consistent": consistent,

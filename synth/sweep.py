@@ -1,7 +1,7 @@
 """Design-space sweeps: synthesis (+ optional energy) over a grid of configurations.
 
-    python -m synth.sweep [--sizes 4,8,16,32] [--weight-bits 4,8] [--codings csd,unary]
-                          [--layouts 330,321] [--lanes 1,2,4,8] [--families fineq,fgmp]
+    python -m synth.sweep [--sizes 4,8,16,32] [--weight-bits 4,8] [--codings select,csd,unary]
+                          [--dataflows broadcast,systolic] [--layouts 330,321] [--lanes 1,2,4,8] [--families fineq,fgmp]
                           [--energy [--synthetic]] [--jobs 2] [--liberty PATH]
                           [--out $BUILD_DIR/synth/sweep]
 
@@ -49,14 +49,15 @@ def points(args) -> list[Design]:
     e = {"minilm": ("fineq_array", {})} if args.energy else {}
     if "fineq" in fams:
         for n in args.sizes:
-            for coding in args.codings:
-                out.append(Design(f"sweep/temporal/{coding}/{n}x{n}", "temporal_array",
-                                  {"rows": n, "cols": n, "coding": coding}, f"temporal {coding} {n}x{n}",
-                                  "fineq", e))
-            for wb in args.weight_bits:
-                out.append(Design(f"sweep/int{wb}/{n}x{n}", "binary_array",
-                                  {"rows": n, "cols": n, "weight_bits": wb}, f"INT8xINT{wb} {n}x{n}",
-                                  "fineq", e))
+            for df in args.dataflows:
+                for coding in args.codings:
+                    out.append(Design(f"sweep/temporal/{coding}-{df}/{n}x{n}", "temporal_array",
+                                      {"rows": n, "cols": n, "coding": coding, "dataflow": df},
+                                      f"FineQ {coding} {df} {n}x{n}", "fineq", e))
+                for wb in args.weight_bits:
+                    out.append(Design(f"sweep/int{wb}-{df}/{n}x{n}", "binary_array",
+                                      {"rows": n, "cols": n, "weight_bits": wb, "dataflow": df},
+                                      f"INT8xINT{wb} {df} {n}x{n}", "fineq", e))
         for layout in args.layouts:
             out.append(Design(f"sweep/decoder/{layout}", "fineq_decoder", {"layout": layout},
                               f"decoder {layout}", "fineq-extra"))
@@ -108,7 +109,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m synth.sweep", description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=_ints, default=[4, 8, 16, 32])
     ap.add_argument("--weight-bits", type=_ints, default=[4, 8])
-    ap.add_argument("--codings", type=_strs, default=["csd"])
+    ap.add_argument("--codings", type=_strs, default=["select"])
+    ap.add_argument("--dataflows", type=_strs, default=["broadcast"])
     ap.add_argument("--layouts", type=_strs, default=["330", "321"])
     ap.add_argument("--core-sizes", type=_ints, default=[16])
     ap.add_argument("--lanes", type=_ints, default=[1, 2, 4, 8])

@@ -7,21 +7,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from .designs import FGMP_LANES, FGMP_P, FINEQ_SIZES
+from .designs import (DESIGNS, FGMP_LANES, FGMP_P, FINEQ_CODINGS, FINEQ_DATAFLOWS, FINEQ_DEFAULT,
+                      FINEQ_PREVIOUS, FINEQ_SIZES, FINEQ_VARIANT_SIZE, fineq_key, fineq_label)
 from .evaluate import NOT_AVAILABLE
+from .fineq_windows import window_histogram
 from .stimulus import SYNTHETIC
 
-__all__ = ["CLAIMS", "ENERGY_MODELS", "fineq_table", "fgmp_table", "fgmp_memory", "claims",
+__all__ = ["CLAIMS", "ENERGY_MODELS", "FINEQ_ENERGY", "fineq_table", "fineq_windows", "fgmp_table", "fgmp_memory", "claims",
            "ranking_check", "ranking_detail", "design_row", "energy_of"]
 
-# Paper claims (SPEC §6, issue 7): (id, source, text, goal, unit, direction)
+# Paper claims (SPEC §6, issue 7) and the FineQ array targets of issue 12:
+# (id, source, text, goal, unit, direction). The FineQ rows compare the default array variant
+# (designs.FINEQ_DEFAULT) at 16x16 with the binary arrays of the same dataflow.
 CLAIMS = [
-    ("fineq_area", "FineQ", "systolic-array area reduction vs baseline (temporal vs INT8xINT8, 16x16)",
-     61.2, "%", ">="),
-    ("fineq_eff", "FineQ", "energy-efficiency gain (up to), temporal vs binary array; unit-delay "
+    ("fineq_area", "FineQ", "systolic-array area reduction vs baseline (default FineQ array vs "
+     "INT8xINT8, 16x16, same dataflow)", 61.2, "%", ">="),
+    ("fineq_eff", "FineQ", "energy-efficiency gain (up to), FineQ vs INT8xINT8 array; unit-delay "
      "model (glitches counted)", 1.79, "x", ">="),
     ("fineq_eff_zd", "FineQ", "same, zero-delay model (no glitches)", 1.79, "x", ">="),
     ("fineq_eff_cg", "FineQ", "same, unit-delay + clock gating", 1.79, "x", ">="),
+    ("fineq_eff_target", "issue 12", "energy efficiency vs INT8xINT8, unit-delay + clock gating",
+     2.0, "x", ">="),
+    ("fineq_energy_int4", "issue 12", "energy per MAC vs INT8xINT4 (same dataflow), unit-delay + "
+     "clock gating (goal 0.8x)", 1.0, "x", "<="),
+    ("fineq_axc_int4", "issue 12", "area x cycles per MAC vs INT8xINT4 (µm², same dataflow; "
+     "goal 0.85x)", 1.0, "x", "<="),
     ("fgmp_energy", "FGMP", "energy reduction vs all-FP8 at p = 0.7 (VMAC, real data); unit-delay",
      14.0, "%", ">="),
     ("fgmp_energy_zd", "FGMP", "same, zero-delay model", 14.0, "%", ">="),
@@ -46,50 +56,81 @@ def energy_of(row, name="minilm"):
     return e if e and e.get("status") == "ok" else None
 
 
+#: energy fields of a run (per MAC) and the delay model each belongs to
+FINEQ_ENERGY = (("energy_per_mac_fj", "zero-delay"), ("glitch_energy_per_mac_fj", "unit-delay"),
+                ("gated_glitch_energy_per_mac_fj", "unit-delay + clock gating"))
+#: units that make up the compute grid (PEs, and the select row heads they share)
+GRID_UNITS = ("pe", "multiples")
+
+
 def fineq_table(rows) -> list[dict]:
+    """One entry per FineQ array the design list defines (size, dataflow, variant): area,
+    flip-flops, timing, cycles per vector (measured in the energy run), area x cycles, energy
+    per MAC under the three delay models. Every multiplier-free variant is also compared with
+    INT8xINT4 (``vs_int4``) and INT8xINT8 (``vs_int8``) of the same size **and dataflow**: area
+    reduction %, grid (PE + row head) area reduction %, area x cycles ratio, energy ratio
+    (variant / baseline) and efficiency (baseline / variant) per delay model."""
+    defined = {d.key for d in DESIGNS}
     out = []
     for n in FINEQ_SIZES:
-        t = design_row(rows, f"fineq/temporal/{n}x{n}")
-        et = energy_of(t)
-        for kind, label in (("temporal", "temporal-coded"), ("int4", "binary INT8xINT4"),
-                            ("int8", "binary INT8xINT8")):
-            r = design_row(rows, f"fineq/{kind}/{n}x{n}")
-            entry: dict[str, Any] = {"size": f"{n}x{n}", "design": label, "key": f"fineq/{kind}/{n}x{n}"}
-            if not r or r["status"] != "ok":
-                entry["status"] = r["status"] if r else NOT_AVAILABLE
+        for df in FINEQ_DATAFLOWS:
+            for kind in FINEQ_CODINGS + ("int4", "int8"):
+                key = fineq_key(kind, df, n)
+                if key not in defined:
+                    continue
+                entry: dict[str, Any] = {
+                    "size": f"{n}x{n}", "dataflow": df, "kind": kind, "key": key,
+                    "design": fineq_label(kind, df), "default": (kind, df) == FINEQ_DEFAULT,
+                    "previous": (kind, df) == FINEQ_PREVIOUS}
+                r = design_row(rows, key)
+                if not r or r["status"] != "ok":
+                    entry["status"] = r["status"] if r else NOT_AVAILABLE
+                    out.append(entry)
+                    continue
+                s = r["synth"]
+                e = energy_of(r)
+                grid = sum(s["groups"].get(g, {}).get("area_um2", 0.0) for g in GRID_UNITS)
+                entry.update(status="ok", area_um2=s["area_um2"], nand2_eq=s["nand2_eq"],
+                             transistors=s["transistors"], grid_area_um2=round(grid, 3),
+                             flip_flops=s.get("flip_flops"), fmax_mhz=s["timing"]["fmax_mhz"],
+                             logic_depth=s["timing"]["logic_depth"])
+                cyc = e["cycles_per_vector"] if e else None
+                entry["cycles_per_mac"] = cyc
+                entry["area_x_cycles"] = round(s["area_um2"] * cyc, 1) if cyc else None
+                for f, _ in FINEQ_ENERGY:
+                    entry[f] = e.get(f) if e else None
+                entry["high_fanout_nets"] = e.get("high_fanout_nets") if e else None
+                entry["critical_path"] = {k: s["timing"].get(k) for k in
+                                          ("critical_path_ns", "path_from", "path_to")}
                 out.append(entry)
+    for t in out:
+        if t["kind"].startswith("int") or t.get("status") != "ok":
+            continue
+        for b in ("int4", "int8"):
+            base = next((x for x in out if x["kind"] == b and x["size"] == t["size"]
+                         and x["dataflow"] == t["dataflow"] and x.get("status") == "ok"), None)
+            if base is None:
                 continue
-            s = r["synth"]
-            e = energy_of(r)
-            pe = s["groups"].get("pe", {}).get("area_um2")
-            entry.update(status="ok", area_um2=s["area_um2"], nand2_eq=s["nand2_eq"],
-                         transistors=s["transistors"], pe_area_um2=pe,
-                         fmax_mhz=s["timing"]["fmax_mhz"], logic_depth=s["timing"]["logic_depth"])
-            cyc = e["cycles_per_vector"] if e else None
-            entry["cycles_per_mac"] = cyc
-            entry["area_x_cycles"] = round(s["area_um2"] * cyc, 1) if cyc else None
-            entry["energy_per_mac_fj"] = e["energy_per_mac_fj"] if e else None
-            entry["glitch_energy_per_mac_fj"] = e.get("glitch_energy_per_mac_fj") if e else None
-            entry["gated_glitch_energy_per_mac_fj"] = e.get("gated_glitch_energy_per_mac_fj") if e else None
-            if kind != "temporal" and t and t["status"] == "ok":
-                ts = t["synth"]
-                entry["temporal_area_reduction_pct"] = round(100 * (1 - ts["area_um2"] / s["area_um2"]), 1)
-                tpe = ts["groups"].get("pe", {}).get("area_um2")
-                if pe and tpe:
-                    entry["temporal_pe_area_reduction_pct"] = round(100 * (1 - tpe / pe), 1)
-                if et and e:
-                    entry["temporal_efficiency_x"] = round(e["energy_per_mac_fj"] / et["energy_per_mac_fj"], 3)
-                    if e.get("glitch_energy_per_mac_fj") and et.get("glitch_energy_per_mac_fj"):
-                        entry["temporal_efficiency_glitch_x"] = round(
-                            e["glitch_energy_per_mac_fj"] / et["glitch_energy_per_mac_fj"], 3)
-                    if e.get("gated_glitch_energy_per_mac_fj") and et.get("gated_glitch_energy_per_mac_fj"):
-                        entry["temporal_efficiency_gated_x"] = round(
-                            e["gated_glitch_energy_per_mac_fj"] / et["gated_glitch_energy_per_mac_fj"], 3)
-                if cyc and et and et["cycles_per_vector"]:
-                    entry["temporal_area_x_cycles_reduction_pct"] = round(
-                        100 * (1 - ts["area_um2"] * et["cycles_per_vector"] / (s["area_um2"] * cyc)), 1)
-            out.append(entry)
+            v: dict[str, Any] = {
+                "key": base["key"],
+                "area_reduction_pct": round(100 * (1 - t["area_um2"] / base["area_um2"]), 1),
+                "grid_area_reduction_pct": round(100 * (1 - t["grid_area_um2"]
+                                                        / base["grid_area_um2"]), 1)
+                if base["grid_area_um2"] else None}
+            if t["area_x_cycles"] and base["area_x_cycles"]:
+                v["area_x_cycles_ratio"] = round(t["area_x_cycles"] / base["area_x_cycles"], 3)
+            v["energy_ratio"] = {m: round(t[f] / base[f], 3) for f, m in FINEQ_ENERGY
+                                 if t.get(f) and base.get(f)}
+            v["efficiency_x"] = {m: round(base[f] / t[f], 3) for f, m in FINEQ_ENERGY
+                                 if t.get(f) and base.get(f)}
+            t[f"vs_{b}"] = v
     return out
+
+
+def fineq_windows(synthetic: bool = False, size: int = FINEQ_VARIANT_SIZE) -> dict:
+    """Window (T) histogram of every coding over every size x size tile of the four MiniLM
+    matrices of the energy workload (synth.fineq_windows)."""
+    return window_histogram(size, size, synthetic=synthetic)
 
 
 def fgmp_memory(synthetic: bool = False) -> dict:
@@ -177,27 +218,50 @@ def fgmp_table(rows, memory: dict | None = None) -> dict:
 
 
 def claims(fineq: list[dict], fgmp: dict) -> list[dict]:
-    def ent(key, size, field_):
+    def ent(kind, dataflow, size="16x16"):
         for e in fineq:
-            if e["key"] == f"fineq/{key}/{size}" and e.get("status") == "ok":
-                return e.get(field_)
-        return None
+            if (e["kind"], e["dataflow"], e["size"]) == (kind, dataflow, size) \
+                    and e.get("status") == "ok":
+                return e
+        return {}
 
     ours: dict[str, Any] = {}
-    ours["fineq_area"] = (ent("int8", "16x16", "temporal_area_reduction_pct"),
-                          "whole array, 16x16; vs INT8xINT4: "
-                          f"{ent('int4', '16x16', 'temporal_area_reduction_pct')} %; PE cells only vs INT8xINT8: "
-                          f"{ent('int8', '16x16', 'temporal_pe_area_reduction_pct')} %")
-    for cid, fld in (("fineq_eff", "temporal_efficiency_glitch_x"), ("fineq_eff_zd", "temporal_efficiency_x"),
-                     ("fineq_eff_cg", "temporal_efficiency_gated_x")):
-        effs = [(e[fld], e["design"], e["size"]) for e in fineq if e.get(fld) is not None]
-        if effs:
-            best = max(effs)
-            at16 = {e["design"]: e.get(fld) for e in fineq if e["size"] == "16x16"}
-            ours[cid] = (best[0], f"best: vs {best[1]} at {best[2]}; at 16x16: "
-                         + ", ".join(f"vs {k} {v}x" for k, v in at16.items() if v is not None))
-        else:
-            ours[cid] = (None, "energy runs missing")
+    kind, df = FINEQ_DEFAULT
+    d, prev = ent(kind, df), ent(*FINEQ_PREVIOUS)
+    d4, d8 = d.get("vs_int4", {}), d.get("vs_int8", {})
+    p4, p8 = prev.get("vs_int4", {}), prev.get("vs_int8", {})
+    name = f"{kind} {df}"
+    pname = " ".join(FINEQ_PREVIOUS)
+    ours["fineq_area"] = (d8.get("area_reduction_pct"),
+                          f"{name}, whole array, 16x16; vs INT8xINT4: "
+                          f"{d4.get('area_reduction_pct')} %; PE grid only vs INT8xINT8: "
+                          f"{d8.get('grid_area_reduction_pct')} %; previous default ({pname}): "
+                          f"{p8.get('area_reduction_pct')} %")
+    for cid, model in (("fineq_eff", "unit-delay"), ("fineq_eff_zd", "zero-delay"),
+                       ("fineq_eff_cg", "unit-delay + clock gating"),
+                       ("fineq_eff_target", "unit-delay + clock gating")):
+        val = d8.get("efficiency_x", {}).get(model)
+        other = {e["size"]: e.get("vs_int8", {}).get("efficiency_x", {}).get(model)
+                 for e in fineq if (e["kind"], e["dataflow"]) == FINEQ_DEFAULT
+                 and e["size"] != "16x16"}
+        ours[cid] = (val, f"{name} vs INT8xINT8 {df}, 16x16"
+                     + "".join(f"; {k}: {v}x" for k, v in other.items() if v is not None)
+                     + f"; previous default ({pname}): "
+                     f"{p8.get('efficiency_x', {}).get(model)}x" if val is not None
+                     else "energy runs missing")
+    e4 = d4.get("energy_ratio", {}).get("unit-delay + clock gating")
+    ours["fineq_energy_int4"] = (e4, f"{name} vs INT8xINT4 {df}, 16x16 (goal 0.8x "
+                                 f"{'reached' if e4 is not None and e4 <= 0.8 else 'not reached'}); "
+                                 f"unit-delay {d4.get('energy_ratio', {}).get('unit-delay')}x, "
+                                 f"zero-delay {d4.get('energy_ratio', {}).get('zero-delay')}x; "
+                                 f"previous default: "
+                                 f"{p4.get('energy_ratio', {}).get('unit-delay + clock gating')}x"
+                                 if e4 is not None else "energy runs missing")
+    ax = d4.get("area_x_cycles_ratio")
+    ours["fineq_axc_int4"] = (ax, f"{name} vs INT8xINT4 {df}, 16x16, measured cycles per vector "
+                              f"(goal 0.85x {'reached' if ax is not None and ax <= 0.85 else 'not reached'}); "
+                              f"previous default: {p4.get('area_x_cycles_ratio')}x"
+                              if ax is not None else "energy runs missing")
     cl = fgmp.get("claim_lanes")
     ent = fgmp["lanes"].get(cl, {}) if cl else {}
     for cid, model in (("fgmp_energy", "unit-delay"), ("fgmp_energy_zd", "zero-delay"),
@@ -227,7 +291,7 @@ def claims(fineq: list[dict], fgmp: dict) -> list[dict]:
             # compared at the precision the paper states its figure with (29.8, 1.79, ...)
             nd = len(str(goal).split(".")[1]) if "." in str(goal) else 0
             v = round(val, nd)
-            ok = v >= goal if direction == ">=" else v < goal
+            ok = {">=": v >= goal, "<=": v <= goal, "<": v < goal}[direction]
             status = "reached" if ok else "not reached"
             gap = round(val - goal, 3) if direction == ">=" else round(goal - val, 3)
         out.append({"id": cid, "source": src, "claim": text, "goal": f"{direction} {goal} {unit}",

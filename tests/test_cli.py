@@ -48,6 +48,10 @@ def test_generate_is_deterministic(tmp_path):
     (["e4m3_encoder", "--param", "scale_width=abc"], "scale_width='abc'"),
     (["e4m3_encoder", "--param", "scale_width=40"], "scale_width must be an int in 0..10, got 40"),
     (["e4m3_encoder", "--param", "scale_width"], "NAME=VALUE"),
+    (["temporal_array", "--param", "dataflow=tree"],
+     "dataflow must be one of ['broadcast', 'systolic'], got 'tree'"),
+    (["binary_array", "--param", "dataflow=output"], "dataflow must be one of"),
+    (["fineq_core", "--param", "coding=booth"], "coding must be one of ['select', 'csd', 'unary']"),
 ])
 def test_generate_bad_input_exit_2_one_line(args, needle, tmp_path):
     out = run("-m", "rtl.generate", *args, "-o", str(tmp_path))
@@ -69,6 +73,7 @@ def test_area_json_contract():
 @pytest.mark.parametrize("args,needle", [
     (["nope", "--json"], "unknown block 'nope'"),
     (["e4m3_encoder", "--param", "scale_exp=999", "--json"], "exceeds"),
+    (["temporal_array", "--param", "coding=booth"], "coding must be one of"),
 ])
 def test_area_bad_input_exit_2(args, needle):
     out = run("-m", "synth.area", *args)

@@ -1,5 +1,6 @@
-"""FineQ RTL (SPEC §3, docs/fineq_rtl.md): decoder, temporal-coded systolic array, binary
-baselines, and the core that joins decoder and array."""
+"""FineQ RTL (SPEC §3, docs/fineq_rtl.md): decoder, multiplier-free array (codings select / csd /
+unary, dataflows broadcast / systolic), binary baselines, and the core that joins decoder and
+array."""
 from ..registry import block
 from .array import BinaryPE, BinarySystolicArray, TemporalPE, TemporalSystolicArray
 from .common import WEIGHT, signed_width, window_cycles
@@ -18,33 +19,36 @@ def fineq_decoder(*, layout: str = "joint"):
 
 
 @block("temporal_pe")
-def temporal_pe(*, coding: str = "csd", row: int = 15):
-    """Multiplier-free temporal-coded PE (row index sets the partial-sum width)."""
-    return TemporalPE(coding=coding, row=row)
+def temporal_pe(*, coding: str = "select", row: int = 15, dataflow: str = "broadcast"):
+    """Multiplier-free FineQ PE (row index sets the partial-sum width)."""
+    return TemporalPE(coding=coding, row=row, dataflow=dataflow)
 
 
 @block("binary_pe")
-def binary_pe(*, weight_bits: int = 4, row: int = 15):
+def binary_pe(*, weight_bits: int = 4, row: int = 15, dataflow: str = "broadcast"):
     """Binary INT8 x INT4/INT8 multiply-accumulate PE (baseline; row sets the psum width)."""
-    return BinaryPE(weight_bits=weight_bits, row=row)
+    return BinaryPE(weight_bits=weight_bits, row=row, dataflow=dataflow)
 
 
 @block("temporal_array")
-def temporal_array(*, rows: int = 16, cols: int = 16, coding: str = "csd",
-                   early_finish: bool = True):
-    """Temporal-coded weight-stationary systolic array (FineQ levels, INT8 activations)."""
-    return TemporalSystolicArray(rows=rows, cols=cols, coding=coding, early_finish=early_finish)
+def temporal_array(*, rows: int = 16, cols: int = 16, coding: str = "select",
+                   dataflow: str = "broadcast", early_finish: bool = True):
+    """Multiplier-free weight-stationary FineQ array (FineQ levels, INT8 activations)."""
+    return TemporalSystolicArray(rows=rows, cols=cols, coding=coding, dataflow=dataflow,
+                                 early_finish=early_finish)
 
 
 @block("binary_array")
-def binary_array(*, rows: int = 16, cols: int = 16, weight_bits: int = 4):
-    """Binary INT8 x INT4/INT8 weight-stationary systolic array (baseline, same interface)."""
-    return BinarySystolicArray(rows=rows, cols=cols, weight_bits=weight_bits)
+def binary_array(*, rows: int = 16, cols: int = 16, weight_bits: int = 4,
+                 dataflow: str = "broadcast"):
+    """Binary INT8 x INT4/INT8 weight-stationary array (baseline, same interface)."""
+    return BinarySystolicArray(rows=rows, cols=cols, weight_bits=weight_bits, dataflow=dataflow)
 
 
 @block("fineq_core")
-def fineq_core(*, rows: int = 16, cols: int = 16, layout: str = "joint", coding: str = "csd",
-               early_finish: bool = True):
-    """FineQ decoder + temporal array: packed weight tiles in, INT8 vectors in, column sums out."""
-    return FineQCore(rows=rows, cols=cols, layout=layout, coding=coding,
+def fineq_core(*, rows: int = 16, cols: int = 16, layout: str = "joint",
+               coding: str = "select", dataflow: str = "broadcast", early_finish: bool = True):
+    """FineQ decoder + multiplier-free array: packed weight tiles in, INT8 vectors in, column
+    sums out."""
+    return FineQCore(rows=rows, cols=cols, layout=layout, coding=coding, dataflow=dataflow,
                      early_finish=early_finish)

@@ -114,8 +114,8 @@ class FineQCore(wiring.Component):
     """Packed FineQ weights + INT8 activation vectors -> exact column sums.
 
     Parameters (keyword-only): ``rows``, ``cols`` (array size), ``layout`` (``"joint"``,
-    ``"330"``, ``"321"``),
-    ``coding`` (``"csd"``/``"unary"``), ``early_finish`` (see TemporalSystolicArray).
+    ``"330"``, ``"321"``), ``coding`` (``"select"``/``"csd"``/``"unary"``), ``dataflow``
+    (``"broadcast"``/``"systolic"``), ``early_finish`` (see TemporalSystolicArray).
 
     Ports:
         ``w``: stream of struct ``word`` (32 bits, a golden packed word), ``skip`` (4 bits,
@@ -130,35 +130,38 @@ class FineQCore(wiring.Component):
     """
 
     def __init__(self, *, rows: int = 16, cols: int = 16, layout: str = DEFAULT_LAYOUT,
-                 coding: str = "csd", early_finish: bool = True):
+                 coding: str = "select", dataflow: str = "broadcast", early_finish: bool = True):
         self.layout = check_choice("layout", layout, LAYOUTS)
-        # the array validates rows, cols, coding and early_finish
-        self._array_params = dict(rows=rows, cols=cols, coding=coding, early_finish=early_finish)
+        # the array validates rows, cols, coding, dataflow and early_finish
+        self._array_params = dict(rows=rows, cols=cols, coding=coding, dataflow=dataflow,
+                                  early_finish=early_finish)
         array = TemporalSystolicArray(**self._array_params)
         array._MustUse__silence = True          # a template for the properties only
         self._template = array
         self.rows, self.cols = rows, cols
-        self.coding, self.early_finish = coding, early_finish
+        self.coding, self.dataflow, self.early_finish = coding, dataflow, early_finish
         super().__init__({
             "w": In(stream.Signature(decoder_shapes(SKIP_BITS)[0])),
             "a": In(stream.Signature(array.a_shape)),
             "o": Out(stream.Signature(array.o_shape)),
         })
 
-    metadata_properties = ("rows", "cols", "layout", "coding", "early_finish", "acc_width",
+    metadata_properties = ("rows", "cols", "layout", "coding", "dataflow", "early_finish",
+                           "acc_width",
                            "weight_encoding", "min_window", "max_window", "latency_formula",
                            "slots", "load_formula", "psum_widths")
 
     weight_encoding = "packed_words"
-    latency_formula = "rows + cols + T + 1"
 
     acc_width = property(lambda self: self._template.acc_width)
     min_window = property(lambda self: self._template.min_window)
     max_window = property(lambda self: self._template.max_window)
     psum_widths = property(lambda self: self._template.psum_widths)
+    latency_formula = property(lambda self: self._template.latency_formula)
 
     def latency_for(self, window: int) -> int:
-        """Vector handshake to result, as the array: ``rows + cols + T + 1``."""
+        """Vector handshake to result, as the array (``rows + T + 1`` broadcast,
+        ``rows + cols + T + 1`` systolic)."""
         return self._template.latency_for(window)
 
     @property

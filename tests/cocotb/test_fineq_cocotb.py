@@ -13,31 +13,42 @@ from verif.runner import run_cocotb
 DECODERS = [("fineq_decoder", {"layout": "joint"}), ("fineq_decoder", {"layout": "330"}),
             ("fineq_decoder", {"layout": "321"})]
 
+# Defaults: coding="select", dataflow="broadcast" (temporal_array, fineq_core); binary arrays
+# default to "broadcast" too. Every coding and dataflow has a quick configuration.
 ARRAYS = [
     ("temporal_array", {"rows": 4, "cols": 4}),
     ("temporal_array", {"rows": 8, "cols": 8}),
     ("temporal_array", {"rows": 16, "cols": 16}),
-    ("temporal_array", {"rows": 10, "cols": 6}),                       # non-square, R % 3 != 0
-    ("temporal_array", {"rows": 5, "cols": 7, "coding": "unary", "early_finish": False}),
+    ("temporal_array", {"rows": 7, "cols": 5, "dataflow": "systolic"}),
+    ("temporal_array", {"rows": 10, "cols": 6, "coding": "csd", "dataflow": "systolic"}),
+    ("temporal_array", {"rows": 6, "cols": 5, "coding": "csd"}),
+    ("temporal_array", {"rows": 5, "cols": 7, "coding": "unary", "early_finish": False,
+                        "dataflow": "systolic"}),
     ("binary_array", {"rows": 4, "cols": 4, "weight_bits": 4}),
     ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 4}),
     ("binary_array", {"rows": 8, "cols": 8, "weight_bits": 8}),
-    ("binary_array", {"rows": 10, "cols": 6, "weight_bits": 8}),
+    ("binary_array", {"rows": 10, "cols": 6, "weight_bits": 8, "dataflow": "systolic"}),
 ]
 
 CORES = [
     ("fineq_core", {"rows": 4, "cols": 4, "layout": "330"}),
-    ("fineq_core", {"rows": 8, "cols": 8, "layout": "joint"}),
+    ("fineq_core", {"rows": 8, "cols": 8, "layout": "joint", "coding": "csd",
+                    "dataflow": "systolic"}),
     ("fineq_core", {"rows": 16, "cols": 16, "layout": "joint"}),
-    ("fineq_core", {"rows": 10, "cols": 6, "layout": "321"}),
+    ("fineq_core", {"rows": 10, "cols": 6, "layout": "321", "dataflow": "systolic"}),
 ]
 
 SLOW = [
     ("temporal_array", {"rows": 8, "cols": 8, "coding": "unary"}),
-    ("temporal_array", {"rows": 16, "cols": 16, "coding": "unary"}),
+    ("temporal_array", {"rows": 16, "cols": 16, "coding": "unary", "dataflow": "systolic"}),
+    ("temporal_array", {"rows": 16, "cols": 16, "coding": "csd", "dataflow": "systolic"}),
+    ("temporal_array", {"rows": 16, "cols": 16, "coding": "csd"}),
+    ("temporal_array", {"rows": 16, "cols": 16, "dataflow": "systolic"}),
     ("fineq_core", {"rows": 13, "cols": 3, "layout": "330", "coding": "unary"}),
     ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 8}),
-    ("fineq_core", {"rows": 16, "cols": 16, "layout": "330"}),
+    ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 4, "dataflow": "systolic"}),
+    ("fineq_core", {"rows": 16, "cols": 16, "layout": "330", "coding": "csd",
+                    "dataflow": "systolic"}),
     ("fineq_core", {"rows": 32, "cols": 8, "layout": "330"}),
 ]
 

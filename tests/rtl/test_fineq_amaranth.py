@@ -119,17 +119,27 @@ def _core_words(dut):
     return lambda t: V.encode_core_words(t, dut.w.payload.shape())
 
 
-ARRAYS = [
-    lambda: TemporalSystolicArray(rows=4, cols=3, coding="csd"),
-    lambda: TemporalSystolicArray(rows=5, cols=4, coding="unary"),
-    lambda: TemporalSystolicArray(rows=3, cols=2, coding="csd", early_finish=False),
-    lambda: BinarySystolicArray(rows=4, cols=3, weight_bits=4),
-    lambda: BinarySystolicArray(rows=3, cols=5, weight_bits=8),
-]
+ARRAYS = {
+    "select4x3": lambda: TemporalSystolicArray(rows=4, cols=3),
+    "select5x4-systolic": lambda: TemporalSystolicArray(rows=5, cols=4, dataflow="systolic"),
+    "csd4x3-systolic": lambda: TemporalSystolicArray(rows=4, cols=3, coding="csd",
+                                                     dataflow="systolic"),
+    "csd4x5": lambda: TemporalSystolicArray(rows=4, cols=5, coding="csd"),
+    "unary5x4": lambda: TemporalSystolicArray(rows=5, cols=4, coding="unary"),
+    "unary3x4-systolic": lambda: TemporalSystolicArray(rows=3, cols=4, coding="unary",
+                                                       dataflow="systolic"),
+    "csd3x2-fixedT-systolic": lambda: TemporalSystolicArray(rows=3, cols=2, coding="csd",
+                                                            early_finish=False,
+                                                            dataflow="systolic"),
+    "int4-4x3": lambda: BinarySystolicArray(rows=4, cols=3, weight_bits=4),
+    "int4-4x3-systolic": lambda: BinarySystolicArray(rows=4, cols=3, weight_bits=4,
+                                                     dataflow="systolic"),
+    "int8-3x5-systolic": lambda: BinarySystolicArray(rows=3, cols=5, weight_bits=8,
+                                                     dataflow="systolic"),
+}
 
 
-@pytest.mark.parametrize("make", ARRAYS, ids=["csd4x3", "unary5x4", "csd3x2-fixedT", "int4-4x3",
-                                              "int8-3x5"])
+@pytest.mark.parametrize("make", list(ARRAYS.values()), ids=list(ARRAYS))
 def test_array_bit_exact_and_cycle_counts(make):
     dut = make()
     rng = random.Random(11)
@@ -141,7 +151,7 @@ def test_array_bit_exact_and_cycle_counts(make):
     # documented timing: C beats, vectors every T cycles, result R + C + T + 1 later, next tile
     # one cycle after the previous tile's last result
     kind = "binary" if isinstance(dut, BinarySystolicArray) else "temporal"
-    coding = getattr(dut, "coding", "csd")
+    coding = getattr(dut, "coding", "select")
     early = getattr(dut, "early_finish", True)
     w0, k = 0, 0
     for t in tiles:
@@ -152,13 +162,16 @@ def test_array_bit_exact_and_cycle_counts(make):
         wc = wc[dut.cols:]
         want_a = [w0 + dut.cols + T * v for v in range(nv)]
         assert ac[k:k + nv] == want_a, t.kind
-        assert oc[k:k + nv] == [x + dut.latency_for(T) for x in want_a]
+        L = V.latency(dut.rows, dut.cols, T, dut.dataflow)
+        assert L == dut.latency_for(T)
+        assert oc[k:k + nv] == [x + L for x in want_a]
         w0 = oc[k + nv - 1] + 1
         k += nv
 
 
-@pytest.mark.parametrize("make", ARRAYS[:1] + ARRAYS[3:4], ids=["csd", "int4"])
-def test_array_backpressure(make):
+@pytest.mark.parametrize("name", ["select4x3", "csd4x3-systolic", "int4-4x3"])
+def test_array_backpressure(name):
+    make = ARRAYS[name]
     dut = make()
     rng = random.Random(5)
     tiles = V.random_tiles(dut.rows, dut.cols, "330", rng, 4)
@@ -166,11 +179,11 @@ def test_array_backpressure(make):
     _check(dut, tiles, out)
 
 
-@pytest.mark.parametrize("rows,cols,layout,coding", [(4, 3, "330", "csd"), (7, 2, "321", "csd"),
-                                                     (13, 2, "330", "unary"),
-                                                     (5, 3, "joint", "csd")])
-def test_core_from_packed_words(rows, cols, layout, coding):
-    dut = FineQCore(rows=rows, cols=cols, layout=layout, coding=coding)
+@pytest.mark.parametrize("rows,cols,layout,coding,dataflow", [
+    (4, 3, "330", "select", "broadcast"), (7, 2, "321", "csd", "systolic"),
+    (13, 2, "330", "unary", "broadcast"), (5, 3, "joint", "select", "systolic")])
+def test_core_from_packed_words(rows, cols, layout, coding, dataflow):
+    dut = FineQCore(rows=rows, cols=cols, layout=layout, coding=coding, dataflow=dataflow)
     rng = random.Random(rows)
     tiles = [t for t in V.directed_tiles(rows, cols, layout, rng) if t.core_ok][:10]
     tiles += V.random_tiles(rows, cols, layout, rng, 3)
@@ -213,7 +226,7 @@ def test_widths_are_exact_at_the_extremes(rows):
     assert -(1 << (w - 1)) <= -extreme and extreme <= (1 << (w - 1)) - 1
     assert not (extreme <= (1 << (w - 2)) - 1), "acc_width is not minimal"
     assert result_bound(rows) == (-extreme, extreme)
-    for coding in ("csd", "unary"):
+    for coding in ("select", "csd", "unary"):
         widths = TemporalSystolicArray(rows=rows, cols=1, coding=coding).psum_widths
         for r, pw in enumerate(widths):
             b = slice_bound(coding, r)
@@ -234,7 +247,19 @@ def test_csd_slice_bound_is_reached():
     assert 128 * 2 == slice_bound("csd", 0)
 
 
+def test_select_psum_width_is_the_binary_product_range():
+    """select adds whole products: its partial sums are exactly as wide as the range of
+    a * level, one bit narrower than INT8 x INT4 (whose -8 weight reaches 1024) where that range
+    crosses a power of two."""
+    assert slice_bound("select", 0) == 896
+    sel = TemporalSystolicArray(rows=16, cols=1).psum_widths
+    int4 = BinarySystolicArray(rows=16, cols=1).psum_widths
+    assert sel[0] == 11 and int4[0] == 12 and all(s <= i for s, i in zip(sel, int4))
+
+
 def test_window_formula():
+    assert window_cycles([7, -7, 0], "select") == 1
+    assert window_cycles([7], "select", early_finish=False) == 1
     assert window_cycles([1, -1, 0], "csd") == 1
     assert window_cycles([1, 3], "csd") == 2
     assert window_cycles([7, -7], "csd") == 2
@@ -244,8 +269,14 @@ def test_window_formula():
     assert window_cycles([7], "unary") == 4
     assert window_cycles([1], "unary", early_finish=False) == 4
     t = TemporalSystolicArray(rows=8, cols=4)
+    assert (t.coding, t.dataflow) == ("select", "broadcast")
+    assert (t.min_window, t.max_window, t.latency) == (1, 1, 8 + 1 + 1)
+    t = TemporalSystolicArray(rows=8, cols=4, coding="csd", dataflow="systolic")
     assert (t.min_window, t.max_window, t.latency) == (1, 2, 8 + 4 + 2 + 1)
-    assert BinarySystolicArray(rows=8, cols=4).latency == 8 + 4 + 1 + 1
+    t = TemporalSystolicArray(rows=8, cols=4, coding="unary")
+    assert (t.min_window, t.max_window, t.latency) == (1, 4, 8 + 4 + 1)
+    assert BinarySystolicArray(rows=8, cols=4).latency == 8 + 1 + 1
+    assert BinarySystolicArray(rows=8, cols=4, dataflow="systolic").latency == 8 + 4 + 1 + 1
 
 
 @pytest.mark.parametrize("factory,kwargs,match", [
@@ -253,6 +284,11 @@ def test_window_formula():
     (TemporalSystolicArray, {"cols": 65}, "cols must be"),
     (TemporalSystolicArray, {"rows": 4.0}, "rows must be"),
     (TemporalSystolicArray, {"coding": "booth"}, "coding must be"),
+    (TemporalSystolicArray, {"dataflow": "output"}, "dataflow must be one of"),
+    (BinarySystolicArray, {"dataflow": "Broadcast"}, "dataflow must be one of"),
+    (FineQCore, {"dataflow": ""}, "dataflow must be one of"),
+    (TemporalPE, {"dataflow": "tree"}, "dataflow must be one of"),
+    (BinaryPE, {"dataflow": None}, "dataflow must be one of"),
     (TemporalSystolicArray, {"early_finish": 1}, "early_finish must be a bool"),
     (BinarySystolicArray, {"weight_bits": 6}, "weight_bits must be 4 or 8"),
     (BinarySystolicArray, {"rows": -1}, "rows must be"),
@@ -277,13 +313,20 @@ def test_rtl_default_layout_is_golden_default():
 
 def test_generated_metadata_lists_the_timing():
     from rtl.generate import elaborate
-    gen = elaborate("temporal_array", {"rows": 4, "cols": 3})
+    gen = elaborate("temporal_array", {"rows": 4, "cols": 3, "coding": "csd",
+                                       "dataflow": "systolic"})
     meta = gen.metadata()
     assert meta["latency"] == 4 + 3 + 2 + 1
     assert meta["latency_formula"] == "rows + cols + T + 1"
     assert (meta["min_window"], meta["max_window"], meta["acc_width"]) == (1, 2, 13)
     assert meta["weight_encoding"] == "sign_magnitude" and meta["load_cycles"] == 3
     assert meta["psum_widths"] == [10, 11, 11, 12]
+    assert (meta["coding"], meta["dataflow"]) == ("csd", "systolic")
+    dflt = elaborate("temporal_array", {"rows": 4, "cols": 3})
+    dm = dflt.metadata()
+    assert (dm["coding"], dm["dataflow"], dm["latency"], dm["latency_formula"]) == \
+        ("select", "broadcast", 4 + 1 + 1, "rows + T + 1")
+    assert (dm["min_window"], dm["max_window"], dm["psum_widths"]) == (1, 1, [11, 12, 13, 13])
     ports = {p["name"]: p["width"] for p in meta["ports"]}
     assert ports["w__payload"] == 4 * 4 and ports["a__payload"] == 8 * 4 + 1
     assert ports["o__payload"] == 13 * 3 + 1
@@ -291,6 +334,7 @@ def test_generated_metadata_lists_the_timing():
     cm = core.metadata()
     assert {p["name"]: p["width"] for p in cm["ports"]}["w__payload"] == 36
     assert cm["slots"] == 2 and cm["weight_encoding"] == "packed_words"
+    assert (cm["dataflow"], cm["latency"], cm["latency_formula"]) == ("broadcast", 6, "rows + T + 1")
 
 
 def test_tile_vectors_are_consistent_with_golden():

@@ -1,5 +1,5 @@
-"""Synthesis evidence for the FineQ RTL: the temporal-coded PE, array and core contain no
-multiplier.
+"""Synthesis evidence for the FineQ RTL: the multiplier-free PE (every coding and dataflow), the
+select row head, the arrays and the core contain no multiplier.
 
 Yosys (the flow of synth/area.py) is stopped at two points before technology mapping and the
 cell types are listed:
@@ -85,9 +85,13 @@ def products(block: str, params: dict) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("block,params", [
-    ("temporal_pe", {"coding": "csd", "row": 15}),
+    ("temporal_pe", {"coding": "select", "row": 15}),
+    ("temporal_pe", {"coding": "select", "row": 15, "dataflow": "systolic"}),
+    ("temporal_pe", {"coding": "csd", "row": 15, "dataflow": "systolic"}),
     ("temporal_pe", {"coding": "unary", "row": 15}),
     ("temporal_array", {"rows": 4, "cols": 4}),
+    ("temporal_array", {"rows": 4, "cols": 3, "coding": "select", "dataflow": "systolic"}),
+    ("temporal_array", {"rows": 4, "cols": 4, "coding": "csd", "dataflow": "systolic"}),
     ("temporal_array", {"rows": 4, "cols": 3, "coding": "unary"}),
     ("fineq_core", {"rows": 4, "cols": 3}),
 ])
@@ -106,6 +110,13 @@ def test_binary_pe_multiplier_is_detected(weight_bits):
     assert "$mul" in elab
     assert sorted(products("binary_pe", {"weight_bits": weight_bits, "row": 15})) == \
         [(8, weight_bits)]
+
+
+def test_select_array_has_no_multiplier_but_its_binary_twin_has_16():
+    """The select array (row-shared multiples + select-and-add PEs) and the binary array with
+    the same dataflow: only the latter has products, one 8 x 4 per PE."""
+    assert products("temporal_array", {"rows": 4, "cols": 4}) == []
+    assert sorted(products("binary_array", {"rows": 4, "cols": 4})) == [(8, 4)] * 16
 
 
 @pytest.mark.slow

@@ -29,16 +29,23 @@ def _instances(rtlil_text: str) -> dict[str, int]:
     return counts
 
 
-def test_temporal_array_has_one_pe_module_per_width_instantiated_rows_x_cols_times():
-    gen = elaborate("temporal_array", {"rows": 8, "cols": 5})
+@pytest.mark.parametrize("coding,dataflow", [("csd", "systolic"), ("select", "broadcast")])
+def test_temporal_array_has_one_pe_module_per_width_instantiated_rows_x_cols_times(coding,
+                                                                                   dataflow):
+    gen = elaborate("temporal_array", {"rows": 8, "cols": 5, "coding": coding,
+                                       "dataflow": dataflow})
     counts = _instances(gen.rtlil())
     pe = {m: n for m, n in counts.items() if "_pe_" in m}
     assert sum(pe.values()) == 8 * 5
     # rows with equal partial-sum widths share a module: fewer modules than rows
     assert 1 < len(pe) < 8
     assert counts["temporal_array__activation_feeder"] == 1
-    assert counts["temporal_array__column_accumulator_csd"] == 5
     assert counts["temporal_array__output_deskew"] == 1
+    if coding == "csd":
+        assert counts["temporal_array__column_accumulator_csd"] == 5
+    else:   # one row head per row, no column accumulator (T = 1)
+        assert counts["temporal_array__row_multiples"] == 8
+        assert not any("column_accumulator" in m for m in counts)
 
 
 def test_vmac_lanes_and_dot_units_are_modules():
@@ -68,7 +75,10 @@ def test_act_quant_stages_are_modules():
 
 
 SMALL = [("temporal_array", {"rows": 5, "cols": 3}), ("temporal_array",
-         {"rows": 4, "cols": 2, "coding": "unary"}), ("binary_array", {"rows": 3, "cols": 4}),
+         {"rows": 4, "cols": 2, "coding": "unary"}),
+         ("temporal_array", {"rows": 4, "cols": 3, "coding": "csd", "dataflow": "systolic"}),
+         ("binary_array", {"rows": 3, "cols": 4}),
+         ("binary_array", {"rows": 3, "cols": 2, "dataflow": "systolic"}),
          ("fineq_core", {"rows": 4, "cols": 2}), ("vmac", {"lanes": 2}),
          ("vmac", {"lanes": 1, "isolation": "and", "acc_init": True}),
          ("fp8_vmac", {"lanes": 2}), ("act_quant", {})]

@@ -61,3 +61,9 @@ def test_block_that_fails_synthesis(block, needle):
 def test_unknown_block_and_parameter():
     one_error_line(run("-m", "synth.area", "nope"), "unknown block 'nope'")
     one_error_line(run("-m", "synth.area", "temporal_array", "--param", "rows=0"), "rows")
+
+
+def test_fineq_compare_bad_size_and_unknown_dataflow():
+    one_error_line(run("-m", "synth.fineq_compare", "--rows", "0"), "rows must be")
+    one_error_line(run("-m", "synth.area", "binary_array", "--param", "dataflow=tree"),
+                   "dataflow must be one of ['broadcast', 'systolic'], got 'tree'")

@@ -22,15 +22,26 @@ def _row(key, area, tr, e_zd, e_ud, e_cg, cyc, groups=None):
 
 
 def test_fineq_table_and_claims():
-    rows = [_row("fineq/temporal/16x16", 38.8, 300, 10.0, 12.0, 11.0, 2),
-            _row("fineq/int4/16x16", 60.0, 500, 8.0, 15.0, 14.0, 1),
-            _row("fineq/int8/16x16", 100.0, 900, 12.0, 24.0, 22.0, 1)]
+    """Variants are compared with the binary arrays of their own dataflow; the claims take the
+    default variant (select, broadcast) at 16x16."""
+    rows = [_row("fineq/select-broadcast/16x16", 38.8, 300, 10.0, 12.0, 11.0, 1),
+            _row("fineq/int4-broadcast/16x16", 60.0, 500, 8.0, 15.0, 14.0, 1),
+            _row("fineq/int8-broadcast/16x16", 100.0, 900, 12.0, 24.0, 22.0, 1),
+            _row("fineq/csd-systolic/16x16", 40.0, 300, 10.0, 20.0, 19.0, 2),
+            _row("fineq/int4-systolic/16x16", 70.0, 500, 8.0, 16.0, 15.0, 1),
+            _row("fineq/int8-systolic/16x16", 110.0, 900, 12.0, 25.0, 23.0, 1)]
     t = {e["key"]: e for e in R.fineq_table(rows) if e.get("status") == "ok"}
-    int8 = t["fineq/int8/16x16"]
-    assert int8["temporal_area_reduction_pct"] == 61.2
-    assert int8["temporal_efficiency_x"] == 1.2 and int8["temporal_efficiency_glitch_x"] == 2.0
-    assert int8["temporal_area_x_cycles_reduction_pct"] == round(100 * (1 - 38.8 * 2 / 100), 1)
-    assert t["fineq/temporal/16x16"]["area_x_cycles"] == 77.6
+    sel = t["fineq/select-broadcast/16x16"]
+    assert sel["default"] and not sel["previous"] and sel["area_x_cycles"] == 38.8
+    assert sel["vs_int8"]["area_reduction_pct"] == 61.2
+    assert sel["vs_int8"]["efficiency_x"] == {"zero-delay": 1.2, "unit-delay": 2.0,
+                                              "unit-delay + clock gating": 2.0}
+    assert sel["vs_int4"]["area_x_cycles_ratio"] == round(38.8 / 60, 3)
+    assert sel["vs_int4"]["energy_ratio"]["unit-delay + clock gating"] == round(11 / 14, 3)
+    prev = t["fineq/csd-systolic/16x16"]      # against the systolic baselines only
+    assert prev["previous"] and prev["vs_int4"]["key"] == "fineq/int4-systolic/16x16"
+    assert prev["vs_int4"]["area_x_cycles_ratio"] == round(80 / 70, 3)
+    assert "vs_int4" not in t["fineq/int4-broadcast/16x16"]
     fg = {"lanes": {}, "status": {"act_quant": "not available yet"}, "claim_lanes": None,
           "memory": {"source": "x", "points": {"0.7": {"saving_pct": 29.84, "bits_per_element": 5.61,
                                                       "fp4_fraction": 0.7},
@@ -41,6 +52,13 @@ def test_fineq_table_and_claims():
     assert c["fineq_eff"]["status"] == "reached" and c["fineq_eff"]["ours"] == 2.0
     assert c["fineq_eff_zd"]["status"] == "not reached"
     assert round(c["fineq_eff_zd"]["margin"], 2) == round(1.2 - 1.79, 2)
+    assert c["fineq_eff_target"]["status"] == "reached"          # 2.0 >= 2.0
+    assert c["fineq_energy_int4"]["ours"] == round(11 / 14, 3)
+    assert c["fineq_energy_int4"]["status"] == "reached" and "goal 0.8x reached" in \
+        c["fineq_energy_int4"]["note"]
+    assert c["fineq_axc_int4"]["status"] == "reached"
+    assert c["fineq_axc_int4"]["margin"] == round(1 - round(38.8 / 60, 3), 3)
+    assert "1.143x" in c["fineq_axc_int4"]["note"]            # the previous default, systolic
     # stated at the paper's precision: 38.59 % is the paper's 38.6 %
     assert c["fgmp_mem07"]["status"] == "reached" and c["fgmp_mem09"]["status"] == "reached"
     assert c["fgmp_energy"]["status"] == "pending" and c["fgmp_actq"]["status"] == "pending"

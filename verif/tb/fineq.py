@@ -96,7 +96,8 @@ class Matrix:
         self.cols = META["cols"]
         self.is_core = BLOCK == "fineq_core"
         self.kind = "binary" if BLOCK == "binary_array" else "temporal"
-        self.coding = META.get("coding", "csd")
+        self.coding = META.get("coding", "select")
+        self.dataflow = META["dataflow"]
         self.early = META.get("early_finish", True)
         self.layout = META.get("layout", "330")
 
@@ -124,7 +125,7 @@ class Matrix:
         n_out = sum(t.acts.shape[0] for t in tiles)
         tasks = [cocotb.start_soon(x.run()) for x in (src_w, src_a, snk)]
         budget = sum(len(self.weight_beats(t)) + t.acts.shape[0] * 4
-                     + V.latency(self.rows, self.cols, 4) + 8 for t in tiles)
+                     + V.latency(self.rows, self.cols, 4, "systolic") + 8 for t in tiles)
         budget = int(3 * budget / min(w_prob, a_prob, o_prob)) + 200
         cycles = 0
         while len(snk.items) < n_out:
@@ -171,7 +172,7 @@ class Matrix:
             oc = o_cyc[ai:ai + nv]
             T = self.window(t)
             windows.append(T)
-            L = V.latency(R, C, T)
+            L = V.latency(R, C, T, self.dataflow)
             if self.is_core:
                 n = -(-(t.skip + R) // 12)
                 if ti == 0:
@@ -197,8 +198,8 @@ class Matrix:
             ai += nv
         assert not errors, "cycle counts differ from the documented formulas:\n  " + \
             "\n  ".join(errors[:8])
-        cocotb.log.info("cycle counts match: %d tiles, windows %s, %d cycles total",
-                        len(tiles), sorted(set(windows)), o_cyc[-1] + 1)
+        cocotb.log.info("cycle counts match (%s): %d tiles, windows %s, %d cycles total",
+                        self.dataflow, len(tiles), sorted(set(windows)), o_cyc[-1] + 1)
 
 
 async def _start(dut):

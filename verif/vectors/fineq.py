@@ -68,12 +68,13 @@ def level_to_sm(level: int) -> tuple[int, int]:
     return (1 if level < 0 else 0), abs(int(level))
 
 
-def window_cycles(levels, kind: str, coding: str = "csd", early_finish: bool = True) -> int:
+def window_cycles(levels, kind: str, coding: str = "select", early_finish: bool = True) -> int:
     """Documented cycles per vector (docs/fineq_rtl.md), written independently of the RTL.
 
-    binary arrays: 1. csd: 1 if every |level| <= 1 else 2. unary: 1 + max k, |level| = 2k+1.
+    binary arrays and select: 1. csd: 1 if every |level| <= 1 else 2. unary: 1 + max k,
+    |level| = 2k+1. Without early finish: csd 2, unary 4.
     """
-    if kind == "binary":
+    if kind == "binary" or coding == "select":
         return 1
     mags = [abs(int(v)) for v in torch.as_tensor(levels).flatten().tolist()]
     if coding == "csd":
@@ -83,9 +84,12 @@ def window_cycles(levels, kind: str, coding: str = "csd", early_finish: bool = T
     return t if early_finish else 4
 
 
-def latency(rows: int, cols: int, window: int) -> int:
-    """Documented latency: vector handshake to result handshake (no stall) = R + C + T + 1."""
-    return rows + cols + window + 1
+def latency(rows: int, cols: int, window: int, dataflow: str = "broadcast") -> int:
+    """Documented latency: vector handshake to result handshake (no stall) = R + T + 1
+    (broadcast: every column finishes together) or R + C + T + 1 (systolic: the activation
+    register of each PE delays column c by c + 1 cycles, the output deskew aligns them)."""
+    extra = {"broadcast": 0, "systolic": cols}[dataflow]
+    return rows + window + 1 + extra
 
 
 # ------------------------------------------------------------------------------------------------

@@ -50,9 +50,9 @@ def client(jobs: int = 2, scheduler: str | None = None) -> Iterator[Any]:
             yield c
         return
     # no memory limit: a worker is never killed for size (large energy runs), as with the
-    # former process pool; no dashboard (port clashes between concurrent sweeps)
+    # former process pool; the dashboard on a free port (no clash between concurrent sweeps)
     with LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                      memory_limit=0, dashboard_address=None,
+                      memory_limit=0, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as c:
         yield c
 

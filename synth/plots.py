@@ -67,11 +67,29 @@ def _size_axis(ax, sizes) -> None:
     ax.minorticks_off()
 
 
-def _model_legend(ax, models, loc="upper left") -> None:
+def _plain(ax, axis="both") -> None:
+    """Plain numbers on log axes ("1,000", not "10³"; "4", not "4×10⁰")."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    fmt = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}")
+    for a in ([ax.xaxis, ax.yaxis] if axis == "both" else [getattr(ax, f"{axis}axis")]):
+        a.set_major_formatter(fmt)
+        a.set_minor_formatter(NullFormatter())
+
+
+def _model_legend(ax, models, loc="upper left", outside: bool = False) -> None:
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color="black", marker=MODEL_MARKERS[m][0], ls="", label=m) for m in models]
-    leg = ax.legend(handles=handles, title="delay model", fontsize=7, title_fontsize=7, loc=loc)
+    kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)} if outside else {"loc": loc}
+    leg = ax.legend(handles=handles, title="delay model", fontsize=7, title_fontsize=7, **kw)
     ax.add_artist(leg)
+
+
+def _design_legend(ax, names, marker="o") -> None:
+    """Design colours, outside the axes on the right (below the delay-model legend)."""
+    from matplotlib.lines import Line2D
+    ax.legend(handles=[Line2D([], [], color=colour(n), marker=marker, ls="", label=n) for n in names],
+              fontsize=7, title="design", title_fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.01, 0.6))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -100,13 +118,14 @@ def plots(rep: dict, out: Path) -> list[str]:
                                  ls="-" if model == "unit-delay" else ":", lw=1)
                     if model not in models_seen:
                         models_seen.append(model)
-        axes[0].set(yscale="log", xlabel="array size (rows × columns)", ylabel=f"area (µm², {lib})",
+        axes[0].set(yscale="log", xlabel="array size (rows × columns)", ylabel=f"area (µm², {lib}; log scale)",
                     title="FineQ arrays: area")
         axes[1].set(xlabel="array size (rows × columns)", ylabel="energy per MAC (fJ, model)",
                     title="FineQ arrays: energy per MAC (real data)")
         for ax in axes:
             _size_axis(ax, sizes)
             ax.grid(True, alpha=0.3)
+        _plain(axes[0], "y")
         axes[0].legend(fontsize=7, title="design", title_fontsize=7)
         if models_seen:
             _model_legend(axes[1], models_seen, loc="upper right")
@@ -226,19 +245,18 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
                                                    and v["energy"]["minilm"][MODEL_MARKERS[m][1]] is not None
                                                    for v in fq.values())]
     if fq and fq_models:
-        fig, ax = plt.subplots(figsize=(7.5, 5))
+        fig, ax = plt.subplots(figsize=(9.5, 5))
         items = [(n, s, v["area"], v["energy"]["minilm"]) for (n, s), v in sorted(fq.items(), key=str)
                  if "minilm" in v["energy"]]
         for m in fq_models:
             _scatter_pareto(ax, items, m)
-        ax.set(xscale="log", yscale="log", xlabel=f"area (µm², {library})",
+        ax.set(xscale="log", xlabel=f"area (µm², {library}; log scale)",
                ylabel="energy per MAC (fJ, model; real MiniLM data)",
-               title="FineQ arrays: area vs energy per MAC (dashed: Pareto front per delay model)")
+               title="FineQ arrays: area vs energy per MAC\n(labels: array size; dashed: Pareto front per delay model)")
+        _plain(ax, "x")
         ax.grid(True, which="both", alpha=0.3)
-        _model_legend(ax, fq_models)
-        ax.legend(handles=[Line2D([], [], color=colour(n), marker="o", ls="", label=n)
-                           for n in dict.fromkeys(n for n, *_ in items)],
-                  fontsize=7, title="design", title_fontsize=7, loc="lower right")
+        _model_legend(ax, fq_models, outside=True)
+        _design_legend(ax, dict.fromkeys(n for n, *_ in items))
         fig.tight_layout()
         fig.savefig(out / "pareto_fineq.png", dpi=110)
         plt.close(fig)
@@ -254,8 +272,9 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
                 ax.plot([s for s, _ in line], [y for _, y in line], marker="o", color=colour(n), label=n)
         _size_axis(ax, sizes)
         ax.set(yscale="log", xlabel="array size (rows × columns)",
-               ylabel=f"area × cycles per MAC window (µm² · cycles, {library})",
-               title="FineQ arrays: area × cycles (T measured on real data)")
+               ylabel=f"area × cycles per MAC window\n(µm² · cycles, {library}; log scale)",
+               title="FineQ arrays: area × cycles (window T measured on real data)")
+        _plain(ax, "y")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, title="design", title_fontsize=7)
         fig.tight_layout()
@@ -268,7 +287,7 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
     items = [(n, s, v["area"], v["energy"][head[v["block"]]]) for (n, s), v in sorted(fg.items(), key=str)
              if head[v["block"]] in v["energy"]]
     if items:
-        fig, ax = plt.subplots(figsize=(7.5, 5))
+        fig, ax = plt.subplots(figsize=(9.5, 5))
         models = [m for m in MODEL_MARKERS if any(e.get(MODEL_MARKERS[m][1]) is not None for *_, e in items)]
         for m in models:
             _scatter_pareto(ax, items, m)
@@ -276,10 +295,8 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
                title="FGMP VMACs: area vs energy per MAC (vmac at p = 0.7, fp8_vmac all FP8;\n"
                      "labels: lanes; dashed: Pareto front per delay model)")
         ax.grid(True, alpha=0.3)
-        _model_legend(ax, models)
-        ax.legend(handles=[Line2D([], [], color=colour(n), marker="o", ls="", label=n)
-                           for n in dict.fromkeys(n for n, *_ in items)],
-                  fontsize=7, title="design", title_fontsize=7, loc="lower right")
+        _model_legend(ax, models, outside=True)
+        _design_legend(ax, dict.fromkeys(n for n, *_ in items))
         fig.tight_layout()
         fig.savefig(out / "pareto_fgmp.png", dpi=110)
         plt.close(fig)
@@ -287,7 +304,7 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
 
     vm = {k: v for k, v in fg.items() if v["block"] == "vmac"}
     if any(e["p"] is not None for v in vm.values() for e in v["energy"].values()):
-        fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        fig, ax = plt.subplots(figsize=(9.5, 4.5))
         models = []
         for (n, lanes), v in sorted(vm.items(), key=str):
             ps = sorted((e["p"], e) for e in v["energy"].values() if e["p"] is not None)
@@ -308,8 +325,9 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
                ylabel="energy per MAC (fJ, model; real MiniLM data)",
                title="FGMP VMAC: energy per MAC vs FP4 fraction p")
         ax.grid(True, alpha=0.3)
-        _model_legend(ax, models, loc="upper right")
-        ax.legend(fontsize=7, loc="lower left")
+        _model_legend(ax, models, outside=True)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 0.6), title="design (unit-delay solid)",
+                  title_fontsize=7)
         fig.tight_layout()
         fig.savefig(out / "fgmp_energy_vs_p.png", dpi=110)
         plt.close(fig)

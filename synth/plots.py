@@ -76,20 +76,16 @@ def _plain(ax, axis="both") -> None:
         a.set_minor_formatter(NullFormatter())
 
 
-def _model_legend(ax, models, loc="upper left", outside: bool = False) -> None:
+def _legend(ax, models=(), designs=(), extra=(), outside: bool = True, loc="upper left") -> None:
+    """One legend: the designs (their colour), then the delay models (their marker), then
+    ``extra`` handles; outside the axes on the right unless ``outside`` is False."""
     from matplotlib.lines import Line2D
-    handles = [Line2D([], [], color="black", marker=MODEL_MARKERS[m][0], ls="", label=m) for m in models]
+    handles = [Line2D([], [], color=colour(n), marker="o", ls="-", label=n) for n in designs]
+    handles += [Line2D([], [], color="black", marker=MODEL_MARKERS[m][0], ls="", label=m) for m in models]
+    handles += list(extra)
     kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)} if outside else {"loc": loc}
-    leg = ax.legend(handles=handles, title="delay model", fontsize=7, title_fontsize=7, **kw)
-    ax.add_artist(leg)
-
-
-def _design_legend(ax, names, marker="o") -> None:
-    """Design colours, outside the axes on the right (below the delay-model legend)."""
-    from matplotlib.lines import Line2D
-    ax.legend(handles=[Line2D([], [], color=colour(n), marker=marker, ls="", label=n) for n in names],
-              fontsize=7, title="design", title_fontsize=7, loc="upper left",
-              bbox_to_anchor=(1.01, 0.6))
+    ax.legend(handles=handles, fontsize=7, title="design · delay model" if models else "design",
+              title_fontsize=7, **kw)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -103,7 +99,7 @@ def plots(rep: dict, out: Path) -> list[str]:
     lib = Path(str(rep.get("liberty", "mpaccel45"))).stem
     fq = [e for e in rep["fineq"] if e.get("status") == "ok"]
     if fq:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [1, 1.25]})
         sizes = sorted({int(e["size"].split("x")[0]) for e in fq})
         models_seen = []
         for label in dict.fromkeys(e["design"] for e in fq):
@@ -121,20 +117,15 @@ def plots(rep: dict, out: Path) -> list[str]:
         axes[0].set(yscale="log", xlabel="array size (rows × columns)", ylabel=f"area (µm², {lib}; log scale)",
                     title="FineQ arrays: area")
         axes[1].set(xlabel="array size (rows × columns)", ylabel="energy per MAC (fJ, model)",
-                    title="FineQ arrays: energy per MAC (real data)")
+                    title="FineQ arrays: energy per MAC (real data; unit-delay solid)")
         for ax in axes:
             _size_axis(ax, sizes)
             ax.grid(True, alpha=0.3)
         _plain(axes[0], "y")
         axes[0].legend(fontsize=7, title="design", title_fontsize=7)
-        if models_seen:
-            _model_legend(axes[1], models_seen, loc="upper right")
-            from matplotlib.lines import Line2D
-            axes[1].legend(handles=[Line2D([], [], color=colour(l), label=l)
-                                    for l in dict.fromkeys(e["design"] for e in fq)],
-                           fontsize=7, title="design", title_fontsize=7, loc="center right")
+        _legend(axes[1], models_seen, dict.fromkeys(e["design"] for e in fq))
         fig.tight_layout()
-        fig.savefig(out / "fineq_area_energy.png", dpi=110)
+        fig.savefig(out / "fineq_area_energy.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         names.append("fineq_area_energy.png")
     rows16 = [r for r in rep["rows"] if r["status"] == "ok" and r["family"] == "fineq"
@@ -161,7 +152,7 @@ def plots(rep: dict, out: Path) -> list[str]:
             ax.tick_params(axis="x", labelsize=8)
         axes[1].legend(fontsize=7, title="unit", title_fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "fineq_breakdown_16x16.png", dpi=110)
+        fig.savefig(out / "fineq_breakdown_16x16.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         names.append("fineq_breakdown_16x16.png")
     return names
@@ -235,7 +226,6 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
     if not Path(path).exists():
         return []
     plt = _plt()
-    from matplotlib.lines import Line2D
     out.mkdir(parents=True, exist_ok=True)
     pts = _db_points(open_db(path), library)
     names = []
@@ -255,10 +245,9 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
                title="FineQ arrays: area vs energy per MAC\n(labels: array size; dashed: Pareto front per delay model)")
         _plain(ax, "x")
         ax.grid(True, which="both", alpha=0.3)
-        _model_legend(ax, fq_models, outside=True)
-        _design_legend(ax, dict.fromkeys(n for n, *_ in items))
+        _legend(ax, fq_models, dict.fromkeys(n for n, *_ in items))
         fig.tight_layout()
-        fig.savefig(out / "pareto_fineq.png", dpi=110)
+        fig.savefig(out / "pareto_fineq.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         names.append("pareto_fineq.png")
 
@@ -278,7 +267,7 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, title="design", title_fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "fineq_area_cycles.png", dpi=110)
+        fig.savefig(out / "fineq_area_cycles.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         names.append("fineq_area_cycles.png")
 
@@ -295,10 +284,9 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
                title="FGMP VMACs: area vs energy per MAC (vmac at p = 0.7, fp8_vmac all FP8;\n"
                      "labels: lanes; dashed: Pareto front per delay model)")
         ax.grid(True, alpha=0.3)
-        _model_legend(ax, models, outside=True)
-        _design_legend(ax, dict.fromkeys(n for n, *_ in items))
+        _legend(ax, models, dict.fromkeys(n for n, *_ in items))
         fig.tight_layout()
-        fig.savefig(out / "pareto_fgmp.png", dpi=110)
+        fig.savefig(out / "pareto_fgmp.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         names.append("pareto_fgmp.png")
 
@@ -323,13 +311,12 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
                            label=f"fp8_vmac, all FP8 ({lanes} lane{'s' * (lanes != 1)}), unit-delay")
         ax.set(xlabel="p (fraction of NVFP4 blocks in the workload)",
                ylabel="energy per MAC (fJ, model; real MiniLM data)",
-               title="FGMP VMAC: energy per MAC vs FP4 fraction p")
+               title="FGMP VMAC: energy per MAC vs NVFP4 fraction p (unit-delay solid)")
         ax.grid(True, alpha=0.3)
-        _model_legend(ax, models, outside=True)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 0.6), title="design (unit-delay solid)",
-                  title_fontsize=7)
+        hs, _ = ax.get_legend_handles_labels()
+        _legend(ax, models, extra=hs)
         fig.tight_layout()
-        fig.savefig(out / "fgmp_energy_vs_p.png", dpi=110)
+        fig.savefig(out / "fgmp_energy_vs_p.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         names.append("fgmp_energy_vs_p.png")
     return names

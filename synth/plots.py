@@ -206,7 +206,7 @@ def _scatter_pareto(ax, items, model: str) -> None:
         if y is None:
             continue
         ax.scatter(area, y, marker=marker, color=colour(name), s=36, zorder=3)
-        ax.annotate(f"{size}×{size}" if isinstance(size, int) and "lanes" not in name else str(size),
+        ax.annotate(size if isinstance(size, str) else f"{size}×{size}",
                     (area, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
         xy.append((area, y))
     front = pareto_front(xy)
@@ -273,8 +273,8 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
 
     fg = {k: v for k, v in pts.items() if v["block"] in ("vmac", "fp8_vmac")}
     head = {"vmac": "p0.7", "fp8_vmac": "all_fp8"}
-    items = [(n, s, v["area"], v["energy"][head[v["block"]]]) for (n, s), v in sorted(fg.items(), key=str)
-             if head[v["block"]] in v["energy"]]
+    items = [(n, f"{s} lane{'s' * (s != 1)}", v["area"], v["energy"][head[v["block"]]])
+             for (n, s), v in sorted(fg.items(), key=str) if head[v["block"]] in v["energy"]]
     if items:
         fig, ax = plt.subplots(figsize=(9.5, 5))
         models = [m for m in MODEL_MARKERS if any(e.get(MODEL_MARKERS[m][1]) is not None for *_, e in items)]

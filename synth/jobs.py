@@ -142,7 +142,7 @@ def run_points(points: list[Point], *, jobs: int = 2, scheduler: str | None = No
             continue
         stored = results.lookup(conn, k) if conn else None
         if stored is not None:
-            emit(k, stored)
+            emit(k, {**stored, "from_db": True})
             continue
         tasks.append(Task(k, _job, (p.design, p.library, synthetic,
                                     p.energy and libraries.characterized(p.library))))

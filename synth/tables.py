@@ -13,8 +13,9 @@ from .evaluate import NOT_AVAILABLE
 from .fineq_windows import window_histogram
 from .stimulus import SYNTHETIC
 
-__all__ = ["CLAIMS", "ENERGY_MODELS", "FINEQ_ENERGY", "fineq_table", "fineq_windows", "fgmp_table", "fgmp_memory", "claims",
-           "ranking_check", "ranking_detail", "design_row", "energy_of"]
+__all__ = ["CLAIMS", "ENERGY_MODELS", "FINEQ_ENERGY", "fineq_table", "fineq_windows", "fgmp_table",
+           "fgmp_memory", "claims", "ranking_check", "ranking_detail", "design_row", "energy_of",
+           "library_ranking"]
 
 # Paper claims (SPEC §6, issue 7) and the FineQ array targets of issue 12:
 # (id, source, text, goal, unit, direction). The FineQ rows compare the default array variant
@@ -378,3 +379,54 @@ def ranking_detail(rows) -> dict:
     return {"discordant_pairs": pairs, "by_family": fams}
 
 
+
+
+#: Comparison families of the library ranking: family -> blocks compared with each other.
+LIBRARY_RANKING_FAMILIES = {"fineq": ("temporal_array", "binary_array"),
+                            "fgmp": ("vmac", "fp8_vmac", "act_quant")}
+
+
+def library_ranking(rows) -> dict:
+    """Area ranking of the FineQ arrays and of the FGMP blocks under every library present in
+    ``rows`` (evaluated rows with a ``library`` field): per family, each design's µm² and rank
+    (1 = smallest) per library, and the pairs of designs that two libraries order differently.
+    Designs are matched by block + resolved parameters; only designs synthesized under every
+    library of the family are ranked."""
+    import json as _json
+    out: dict[str, Any] = {"libraries": [], "families": {}}
+    ok = [r for r in rows if r.get("status") == "ok" and r.get("library")]
+    libs = sorted({r["library"] for r in ok}, key=lambda l: (l != "mpaccel45", l))
+    out["libraries"] = libs
+    for fam, blocks_ in LIBRARY_RANKING_FAMILIES.items():
+        by: dict[str, dict] = {}
+        for r in ok:
+            if r["block"] not in blocks_:
+                continue
+            ident = r["block"] + _json.dumps(r["synth"]["params"], sort_keys=True)
+            ent = by.setdefault(ident, {"design": r.get("label") or r["key"], "block": r["block"],
+                                        "params": r["synth"]["params"], "area_um2": {}})
+            ent["area_um2"][r["library"]] = r["synth"]["area_um2"]
+        have = [l for l in libs if any(l in e["area_um2"] for e in by.values())]
+        designs = [e for e in by.values() if all(l in e["area_um2"] for l in have)]
+        for lib in have:
+            for i, e in enumerate(sorted(designs, key=lambda e: (e["area_um2"][lib], e["design"]))):
+                e.setdefault("rank", {})[lib] = i + 1
+        if have:
+            ref = have[0]
+            for e in designs:
+                e["ratio"] = {l: round(e["area_um2"][l] / e["area_um2"][ref], 3) for l in have}
+        diffs = []
+        for l in have[1:]:
+            for i, a in enumerate(designs):
+                for b in designs[i + 1:]:
+                    da = a["area_um2"][have[0]] - b["area_um2"][have[0]]
+                    db = a["area_um2"][l] - b["area_um2"][l]
+                    if da * db < 0:
+                        diffs.append({"a": a["design"], "b": b["design"], "libraries": [have[0], l],
+                                      "a_um2": [a["area_um2"][have[0]], a["area_um2"][l]],
+                                      "b_um2": [b["area_um2"][have[0]], b["area_um2"][l]]})
+        designs.sort(key=lambda e: e.get("rank", {}).get(have[0], 0) if have else 0)
+        out["families"][fam] = {"libraries": have, "designs": designs, "differences": diffs,
+                                "same": not diffs, "missing": sorted(e["design"] for e in by.values()
+                                                                    if e not in designs)}
+    return out

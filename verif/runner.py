@@ -173,6 +173,8 @@ def run_cocotb(block: str, params: dict[str, Any] | None, test_module: str, *,
     runner, bdir, jpath, gen = _build(block, params or {}, sim, waves)
 
     name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
+    if os.environ.get("SEED") and not run_name:
+        name += f"-seed{os.environ['SEED']}"      # seeds of one test may run side by side (verif.regress)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[-100:]
     run_dir = bdir / "runs" / name
     if run_dir.exists():

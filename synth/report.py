@@ -13,7 +13,9 @@ README/docs comes from this report. Tables (synth.tables):
    energy per unit; the units add up to the design);
 1. FineQ temporal-coded array vs binary INT8xINT4 / INT8xINT8 arrays per size;
 2. FGMP VMAC vs FP8-only VMAC, activation quantizer, weight memory;
-3. each paper claim beside our figure: reached or not, by how much.
+3. inference energy per token (synth/system: datapath + quantizer + SRAM + DRAM) for
+   all-MiniLM-L6-v2 and Llama-2-7B shapes at p = 0 / 0.5 / 0.7 / 0.9, with its sensitivity;
+4. each paper claim beside our figure: reached or not, by how much.
 
 The energy workloads and the weight memory need the all-MiniLM-L6-v2 package; ``--synthetic``
 uses seeded random data instead and the report says so in its header. Exit code 2 with one error
@@ -39,7 +41,7 @@ from .jobs import run_jobs
 from .plots import plots
 from .render import markdown, print_tables
 from .tables import (claims, fgmp_memory, fgmp_table, fineq_table, ranking_check, ranking_detail,
-                     unit_breakdown)
+                     system_table, unit_breakdown)
 
 __all__ = ["collect", "build_report", "main"]
 
@@ -106,6 +108,7 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
     lib = load_library(liberty)
     fineq = fineq_table(rows)
     fgmp = fgmp_table(rows, fgmp_memory(synthetic))
+    system = system_table(rows)
     consistent, n = ranking_check(rows)
     rank_detail = ranking_detail(rows)
     rep = {
@@ -118,7 +121,8 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
         "rows": rows,
         "fineq": fineq,
         "fgmp": fgmp,
-        "claims": claims(fineq, fgmp),
+        "system": system,
+        "claims": claims(fineq, fgmp, system),
         "ranking_consistent": consistent,
         "ranking_n": n,
         "ranking_detail": rank_detail,

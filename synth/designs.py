@@ -107,6 +107,7 @@ def _fgmp() -> list[Design]:
           "mode_fp8xfp8": ("fgmp_vmac", {"mode": "fp8xfp8"})}
     for p in FGMP_P:
         vm[f"p{p}"] = ("fgmp_vmac", {"p": p})
+    vm["p0.5"] = ("fgmp_vmac", {"p": 0.5})      # datapath at p = 0.5 for synth/system
     # the FP8-only baseline runs the same tokens and weight rows, every block FP8
     fp8 = {"all_fp8": ("fgmp_vmac", {"all_fp8": True})}
     # Default set: 1 lane (the per-lane datapath; ABC takes minutes on the deep FP logic);

@@ -93,6 +93,52 @@ def fineq_markdown(rep: dict) -> list[str]:
     return L
 
 
+def _system_md(sy: dict) -> list[str]:
+    """Section 3: inference energy per token (synth/system, docs/synth.md)."""
+    L = ["## 3. Inference energy per token (system model, synth/system)\n"]
+    if sy.get("status") != "ok":
+        return L + [f"{sy.get('status', 'not computed')}\n"]
+    a = sy["assumptions"]
+    reuse = "once per token" if a["weight_reuse"] == 1 else f"once per {a['weight_reuse']} tokens"
+    L.append(f"Datapath and quantizer: gate-level energies of this report ({sy['gate_level']['source']}), "
+             f"scaled by the anchor: FP8-only lane energy per MAC = {a['anchor_pj_per_mac']} pJ "
+             f"({a['anchor_source']}). Memory: {a['memory_source']}; weight SRAM {a['weight_sram']}, "
+             f"activation SRAM {a['act_sram']}, DRAM {a['dram_pj_per_64b']} pJ per 64 bits, "
+             f"{a['lanes']} output channels per activation read, weights read from SRAM "
+             f"{reuse}. "
+             "Linear layers only (no attention products, KV cache, embeddings or LM head). "
+             "µJ per token; assumptions: docs/synth.md.\n")
+    for m in sy["models"].values():
+        if m.get("status") != "ok":
+            L.append(f"{m.get('status')}\n")
+            continue
+        L.append(f"**{m['name']}** ({m['layers']} layers, {m['macs_per_token']:,} MACs per token; "
+                 f"batch {m['batch']}: {m['batch_reason']}; shapes: {m['source']})\n")
+        L.append("| design | p | datapath | act. quantizer | weight SRAM | DRAM | activation SRAM | "
+                 "total | vs all-FP8 | quantizer / datapath |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in m["rows"]:
+            p = "–" if r["p"] is None else r["p"]
+            if r["status"] != "ok":
+                L.append(f"| {r['design']} | {p} | {r['status']} | | | | | | | |")
+                continue
+            aq = r.get("act_quant_pct_of_datapath")
+            L.append(f"| {r['design']} | {p} | {_f(r['datapath_uj'], 3)} | {_f(r['act_quant_uj'], 4)} | "
+                     f"{_f(r['weight_sram_uj'], 2)} | {_f(r['dram_uj'], 2)} | {_f(r['act_sram_uj'], 3)} | "
+                     f"**{_f(r['total_uj'], 2)}** | {-r['reduction_pct']:+.1f} % | "
+                     f"{_f(aq, 3) + ' %' if aq is not None else '–'} |")
+        s = m.get("sensitivity")
+        if s:
+            L.append(f"\nSensitivity at p = {s['p']} (µJ per token, all-FP8 → FGMP, reduction):\n")
+            L.append("| variant | all-FP8 | FGMP | reduction |\n|---|---:|---:|---:|")
+            for r in s["rows"]:
+                L.append(f"| {r['variant']} | {_f(r['fp8_uj'], 2)} | {_f(r['fgmp_uj'], 2)} | "
+                         f"{r['reduction_pct']:.1f} % |")
+            L.append(f"\nRange: {s['range'][0]:.1f} .. {s['range'][1]:.1f} %.")
+        L.append("")
+    return L
+
+
 def markdown(rep: dict) -> str:
     L = [f"# Synthesis, area, timing and energy report\n"]
     if rep.get("synthetic"):
@@ -143,7 +189,8 @@ def markdown(rep: dict) -> str:
         L.append(f"| weight memory at p = {p} (FP4 fraction {m['fp4_fraction']}) | "
                  f"{m['bits_per_element']} bits/element vs 8: −{m['saving_pct']} % |")
     L.append("")
-    L.append("## 3. Paper claims vs our measurement\n")
+    L += _system_md(rep.get("system") or {})
+    L.append("## 4. Paper claims vs our measurement\n")
     L.append("| source | claim | goal | ours | status | margin | note |\n|---|---|---|---|---|---|---|")
     for c in rep["claims"]:
         L.append(f"| {c['source']} | {c['claim']} | {c['goal']} | "
@@ -152,7 +199,7 @@ def markdown(rep: dict) -> str:
     L.append("\nStatus compares our figure rounded to the precision the paper states (38.59 % counts as "
              "38.6 %); margin = ours − goal unrounded (goal − ours for an upper bound).")
     L.append("")
-    L.append("## 4. Every design\n")
+    L.append("## 5. Every design\n")
     L.append("| design | block | status | generic cells | transistors | lib cells | area µm² | NAND2-eq | "
              "flip-flops | critical path ns | depth | yosys s |")
     L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -164,7 +211,7 @@ def markdown(rep: dict) -> str:
         L.append(f"| {r['key']} | {r['block']} | ok | {_f(s['cells'])} | {_f(s['transistors'])} | "
                  f"{_f(s['lib_cells'])} | {_f(s['area_um2'])} | {_f(s['nand2_eq'], 0)} | {_f(s['flip_flops'])} | "
                  f"{s['timing']['critical_path_ns']:.3f} | {s['timing']['logic_depth']} | {_f(s.get('yosys_seconds'))} |")
-    L.append("\n## 5. Per-unit breakdown (from the instance paths of the hierarchical netlist)\n")
+    L.append("\n## 6. Per-unit breakdown (from the instance paths of the hierarchical netlist)\n")
     L.append("Units are the design's unit modules (rtl/hierarchy.py) with instance indices removed "
              "(`pe` = all PEs, `lane/round` = the rounder of every lane); `(top level)` is the "
              "control and glue logic of the top module. Energy per operation of the workload named "
@@ -296,6 +343,29 @@ def print_tables(rep: dict) -> None:
     for b in rep.get("breakdown", []):
         if b and _console_breakdown(b["key"]):
             print_breakdown(b)
+    sy = rep.get("system") or {}
+    print(f"\nInference energy per token (synth/system; uJ): {sy.get('status')}")
+    for m in sy.get("models", {}).values():
+        if m.get("status") != "ok":
+            print(f"  {m.get('status')}")
+            continue
+        print(f"  {m['name']} (batch {m['batch']})")
+        print(f"  {'design':8s} {'p':>4s} {'datapath':>9s} {'act quant':>9s} {'wt SRAM':>11s} "
+              f"{'DRAM':>13s} {'act SRAM':>9s} {'total':>13s} {'vs FP8':>7s} {'AQ/dp %':>7s}")
+        for r in m["rows"]:
+            p = "-" if r["p"] is None else f"{r['p']:.1f}"
+            if r["status"] != "ok":
+                print(f"  {r['design']:8s} {p:>4s} {r['status']}")
+                continue
+            print(f"  {r['design']:8s} {p:>4s} {_f(r['datapath_uj'], 3):>9s} {_f(r['act_quant_uj'], 4):>9s} "
+                  f"{_f(r['weight_sram_uj'], 2):>11s} {_f(r['dram_uj'], 2):>13s} {_f(r['act_sram_uj'], 3):>9s} "
+                  f"{_f(r['total_uj'], 2):>13s} {-r['reduction_pct']:+6.1f}% "
+                  f"{_f(r.get('act_quant_pct_of_datapath'), 3):>7s}")
+        s = m.get("sensitivity")
+        if s:
+            print(f"  sensitivity at p = {s['p']}: " + "; ".join(
+                f"{r['variant']} {r['reduction_pct']:.1f} %" for r in s["rows"])
+                  + f" -> range {s['range'][0]:.1f}..{s['range'][1]:.1f} %")
     print("\nClaims")
     for c in rep["claims"]:
         ours = f"{c['ours']:.2f} {c['unit']}" if c["ours"] is not None else "-"

@@ -16,8 +16,10 @@ README/docs comes from this report. Tables (synth.tables):
 1. FineQ multiplier-free array variants (coding x dataflow) vs binary INT8xINT4 / INT8xINT8
    arrays of the same dataflow and size; window (T) histogram of every coding on real tiles;
 2. FGMP VMAC vs FP8-only VMAC, activation quantizer, weight memory;
-3. each paper claim beside our figure: reached or not, by how much;
-4. the area ranking of the FineQ arrays and FGMP blocks under each cell library in the results
+3. inference energy per token (synth/system: datapath + quantizer + SRAM + DRAM) for
+   all-MiniLM-L6-v2 and Llama-2-7B shapes at p = 0 / 0.5 / 0.7 / 0.9, with its sensitivity;
+4. each paper claim beside our figure: reached or not, by how much;
+5. the area ranking of the FineQ arrays and FGMP blocks under each cell library in the results
    database (mpaccel45 and sky130hd after ``make sweep``), and whether the rankings differ.
 
 The energy workloads and the weight memory need the all-MiniLM-L6-v2 package; ``--synthetic``
@@ -46,7 +48,7 @@ from .jobs import run_jobs
 from .plots import plots
 from .render import markdown, print_tables
 from .tables import (claims, fgmp_memory, fgmp_table, fineq_table, fineq_windows, library_ranking,
-                     ranking_check, ranking_detail, unit_breakdown)
+                     ranking_check, ranking_detail, system_table, unit_breakdown)
 
 __all__ = ["collect", "build_report", "main"]
 
@@ -132,6 +134,7 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
     lib = load_library(libraries.resolve(liberty))
     fineq = fineq_table(rows)
     fgmp = fgmp_table(rows, fgmp_memory(synthetic))
+    system = system_table(rows)
     consistent, n = ranking_check(rows)
     rank_detail = ranking_detail(rows)
     rep = {
@@ -145,7 +148,8 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
         "fineq": fineq,
         "fineq_windows": fineq_windows(synthetic),
         "fgmp": fgmp,
-        "claims": claims(fineq, fgmp),
+        "system": system,
+        "claims": claims(fineq, fgmp, system),
         "ranking_consistent": consistent,
         "ranking_n": n,
         "ranking_detail": rank_detail,

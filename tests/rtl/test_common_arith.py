@@ -7,7 +7,7 @@ leading-zero count, squarer, divide-by-3 prefix and signed sum exhaustively or a
 import random
 
 import pytest
-from amaranth import Module, signed
+from amaranth import Cat, Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -139,3 +139,55 @@ def test_integer_helpers():
 def test_f32_round_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         F32Round(**kwargs)
+
+
+class _Adders(wiring.Component):
+    """rtl/common/adders.py: a 20-bit square through its Dadda heap + carry-select adder, a
+    heap of 7 rows of 9 bits at offsets 0..6, a 62-bit carry-select sum and a 63-bit carry."""
+
+    def __init__(self):
+        super().__init__({"v": In(20), "rows": In(63), "a": In(62), "b": In(62),
+                          "sq": Out(40), "hsum": Out(16), "sum": Out(63), "cout": Out(1)})
+
+    def elaborate(self, platform):
+        from rtl.common.adders import BitHeap, CarrySelectAdder, square_heap
+        from rtl.hierarchy import add_unit
+        m = Module()
+        m.d.comb += self.sq.eq(square_heap(self.v).sum(m, platform))
+        heap = BitHeap(16, "h")
+        for i in range(7):
+            heap.add_row(m, self.rows[9 * i:9 * i + 9], i)
+        m.d.comb += self.hsum.eq(heap.sum(m, platform, block=5))
+        add = add_unit(m, "add", CarrySelectAdder(62), platform)
+        cy = add_unit(m, "carry", CarrySelectAdder(63, sums=False), platform)
+        m.d.comb += [add.a.eq(self.a), add.b.eq(self.b), self.sum.eq(add.sum),
+                     cy.a.eq(Cat(self.a, 0)), cy.b.eq(Cat(self.b, self.rows[0])),
+                     self.cout.eq(cy.cout)]
+        return m
+
+
+def test_bit_heaps_and_carry_select_adders():
+    rng = random.Random(12)
+    top = (1 << 62) - 1
+    vecs = [(0, 0, 0, 0), ((1 << 20) - 1, (1 << 63) - 1, top, top), (1, 1, top, 1), (2, 2, 1, top)]
+    vecs += [(rng.getrandbits(20), rng.getrandbits(63), rng.getrandbits(62), rng.getrandbits(62))
+             for _ in range(100)]
+    # carries that run through whole blocks
+    vecs += [(0, r, (1 << k) - 1, 1) for k in range(0, 63, 5) for r in (0, 1)]
+    dut = _Adders()
+
+    def drive(ctx, v):
+        for port, x in zip((dut.v, dut.rows, dut.a, dut.b), v):
+            ctx.set(port, x)
+
+    got = run_comb(dut, drive, lambda ctx: (ctx.get(dut.sq), ctx.get(dut.hsum), ctx.get(dut.sum),
+                                            ctx.get(dut.cout)), vecs)
+    for (v, rows, a, b), (sq, hs, s, c) in zip(vecs, got):
+        want_h = sum(((rows >> (9 * i)) & 511) << i for i in range(7))
+        assert (sq, hs, s) == (v * v, want_h % (1 << 16), a + b), (v, rows, a, b)
+        assert c == (a + (b | (rows & 1) << 62)) >> 63, (a, b, rows & 1)
+
+
+def test_dadda_levels():
+    from rtl.common.adders import dadda_levels
+    assert [dadda_levels(h) for h in (1, 2, 3, 4, 6, 7, 9, 10, 63, 64)] == [0, 0, 1, 2, 3, 4, 4, 5, 9, 10]

@@ -10,8 +10,8 @@ per cycle, result ``latency`` cycles after the last handshake). act_quant: score
 threshold (I = τ_q, ±1), τ_q = −1 / 2^63 − 1, zero and tiny blocks, exact ties of every rounding
 (E4M3, UE4M3, E2M1) and one ulp either side, values around 448·6·S and the E2M1 boundaries,
 FP32 subnormals, NaN/Inf, random blocks, real MiniLM activations with the golden threshold,
-back-pressure, reset, timing (1 block/cycle, latency 5). A protocol monitor
-(verif.tb.common.StreamMonitor) watches every stream (a, w, o / i, o) in every test.
+back-pressure, reset, timing (1 block/cycle, ``latency`` from the block metadata: 8). A protocol
+monitor (verif.tb.common.StreamMonitor) watches every stream (a, w, o / i, o) in every test.
 
 Environment: VERIF_N_RANDOM (cycles per random stream, default 400), VERIF_FGMP_EXHAUSTIVE
 (1 = sweep every code pair, default 1), VERIF_FGMP_LONG (block pairs per long dot product,

@@ -1,5 +1,6 @@
 """Integer building blocks shared by the datapaths: balanced adder trees, leading-zero count,
-squarer, exact division of a short prefix by 3, conditional negation without incrementers.
+squarer, exact division of a short prefix by 3, conditional negation without incrementers,
+carry-save (3:2 compressor) reduction.
 
 All functions add combinational logic to a ``Module`` (or return an expression) and size every
 result exactly from the operand widths; the docstrings state the widths.
@@ -9,7 +10,8 @@ from __future__ import annotations
 from amaranth import Cat, Const, Mux, Signal, signed
 from amaranth.hdl import Value
 
-__all__ = ["clog2", "tree_sum", "lzc", "square", "div3_prefix", "signed_sum"]
+__all__ = ["clog2", "tree_sum", "lzc", "square", "div3_prefix", "signed_sum", "csa",
+           "csa_reduce"]
 
 
 def clog2(n: int) -> int:
@@ -120,3 +122,51 @@ def signed_sum(m, magnitudes, negs, name: str = "ssum") -> Signal:
     out = Signal(signed(width), name=name)
     m.d.comb += out.eq(total)
     return out
+
+
+def csa(a, b, c, width: int):
+    """One 3:2 compressor over words: (sum, carry) with a + b + c ≡ sum + carry (mod 2^width);
+    the carry word is already shifted left by one (its bit 0 is 0)."""
+    a, b, c = (Value.cast(x) for x in (a, b, c))
+    return (a ^ b ^ c)[:width], (((a & b) | (a & c) | (b & c)) << 1)[:width]
+
+
+def csa_reduce(m, rows, width: int, name: str = "csa", carry_in=()):
+    """Carry-save reduction (Wallace tree of 3:2 compressors, log_1.5 depth, no carry
+    propagation) of ``rows`` to two words (s, c) with Σ rows + Σ carry_in ≡ s + c (mod 2^width).
+
+    ``rows``: unsigned or two's complement words (each taken mod 2^width; narrower rows are
+    zero-extended, so sign-extend signed rows yourself). ``carry_in``: 1-bit values added at
+    bit 0; they fill the free bit 0 of the compressors' carry words (one per compressor, the
+    rest become extra rows). Constant or narrow rows cost nothing above their width: Yosys
+    folds the constant bits. Returns two ``width``-bit Signals."""
+    level = [Value.cast(r) for r in rows]
+    pending = [Value.cast(c) for c in carry_in]
+    n = 0
+    while len(level) > 2 or (pending and len(level) >= 2):
+        nxt = []
+        i = 0
+        while len(level) - i >= 3:
+            s, c = csa(level[i], level[i + 1], level[i + 2], width)
+            if pending:
+                c = c | pending.pop(0)
+            ss = Signal(width, name=f"{name}_s{n}")
+            cc = Signal(width, name=f"{name}_c{n}")
+            m.d.comb += [ss.eq(s), cc.eq(c)]
+            nxt += [ss, cc]
+            n += 1
+            i += 3
+        nxt += level[i:]
+        if len(nxt) == len(level):          # two rows and carries left: one more row of them
+            nxt.append(Cat(pending.pop(0), Const(0, width - 1)))
+        level = nxt
+    while pending:                           # fewer than three rows from the start
+        level.append(Cat(pending.pop(0), Const(0, width - 1)))
+        if len(level) == 3:
+            s, c = csa(*level, width)
+            level = [s, c]
+    level += [Const(0, width)] * (2 - len(level))
+    out_s = Signal(width, name=f"{name}_s")
+    out_c = Signal(width, name=f"{name}_c")
+    m.d.comb += [out_s.eq(level[0][:width]), out_c.eq(level[1][:width])]
+    return out_s, out_c

@@ -8,6 +8,8 @@ Both follow the golden integer algorithms bit for bit (golden/fgmp/hw.py ``round
   is ``zero_sign``. Hardware: leading-zero count, normalising left shift, (denormalising right
   shift), RNE increment that carries into the exponent field. The subnormal and overflow logic
   is only built when the caller's exponent range can reach it.
+* ``F32FixedRound``: init + z·2^z_exp for a wide exact integer z (an exact accumulator) and an
+  optional FP32 start value, rounded once (golden ``f32_add_fixed_bits``), pipelined.
 * ``f32_add``: a + b on bit patterns. Operands are aligned to the smaller exponent with the
   exponent difference capped at 32 (beyond that the smaller operand is below a quarter ulp of the
   larger, normal, one and the result is the larger operand), added exactly (57-bit magnitude)
@@ -18,13 +20,13 @@ from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.hdl import Value
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .arith import lzc
+from .arith import clog2, csa_reduce, lzc
 
 __all__ = ["F32_QNAN", "F32_PINF", "f32_round", "f32_add", "F32Adder", "F32Round",
-           "ADD_FAR_LIMIT"]
+           "ADD_FAR_LIMIT", "F32FixedRound"]
 
 F32_QNAN = 0x7FC00000
 F32_PINF = 0x7F800000
@@ -178,3 +180,172 @@ class F32Round(wiring.Component):
                                         exp_min=self.exp_min, exp_max=self.exp_max,
                                         zero_sign=self.zero_sign))
         return m
+
+
+class F32FixedRound(wiring.Component):
+    """FP32 bits of ``init + z·2^z_exp`` rounded once (RNE), pipelined: the final rounding of an
+    exact (Kulisch-style) accumulator. Golden: ``hw.f32_add_fixed_bits``.
+
+    z = Σ rows (mod 2^width, two's complement, |z| < 2^(width−1)): the words of a carry-save
+    accumulator (``rows`` of them), read in the cycle ``ld[0]`` is 1 and ANDed with it, so the
+    logic here does not toggle while the accumulator does. ``init`` (with ``start``): any FP32
+    pattern; NaN gives 0x7FC00000, ±Inf itself, an exact zero sum +0 (−0 + 0 = +0); a
+    non-zero sum is never subnormal and never overflows (|z·2^z_exp| is at most
+    2^(width−1+z_exp) with z_exp >= −100). ``nan``: force the quiet NaN (a NaN block pair).
+
+    Stages (register k loads when ``ld[k]``; the result is on ``o`` after the last):
+
+    * without a start value (3 stages): 1 ``|z|`` (CSA of the rows; z and −z by two adders,
+      the non-negative one kept), 2 coarse normalisation (leading zero byte count, shift by
+      whole bytes, top 32 bits + sticky), 3 fine normalisation (0..7), RNE, packing;
+    * with a start value (5 stages): 1 z, and the start value decoded and aligned to z's grid
+      (or, when it has bits below 2^z_exp, z to the grid 2^(z_exp−26): floor + sticky),
+      2 the exact sum F on that frame (width + 27 bits), 3 |F| (one's complement where the
+      sticky bit says so), 4 and 5 as 2 and 3. A start value whose LSB is 2^(width+1+z_exp)
+      or more is returned unchanged (z is below a quarter of its ulp).
+    """
+
+    COARSE = 8          # coarse normalisation by whole bytes (_finish assumes 8)
+
+    def __init__(self, *, width: int, z_exp: int, rows: int = 2, start: bool = False):
+        if not isinstance(width, int) or not 8 <= width <= 96:
+            raise ValueError(f"width must be an int in 8..96, got {width!r}")
+        if not isinstance(z_exp, int) or not -100 <= z_exp <= 0:
+            raise ValueError(f"z_exp must be an int in -100..0, got {z_exp!r}")
+        if not isinstance(rows, int) or not 1 <= rows <= 12:
+            raise ValueError(f"rows must be an int in 1..12, got {rows!r}")
+        self.width, self.z_exp, self.rows, self.start = width, z_exp, rows, bool(start)
+        members = {"z": In(data.ArrayLayout(width, rows)), "nan": In(1),
+                   "ld": In(self.stages), "o": Out(32)}
+        if start:
+            members["init"] = In(32)
+        super().__init__(members)
+
+    GUARD = 26          # extra frame bits below 2^z_exp for start values with finer bits
+
+    @property
+    def stages(self) -> int:
+        return 5 if self.start else 3
+
+    @property
+    def unit_name(self) -> str:
+        return "f32_round_init" if self.start else "f32_round"
+
+    def _reg(self, m, value, ld, name, shape=None):
+        r = Signal(shape if shape is not None else Value.cast(value).shape(), name=name,
+                   reset_less=True)
+        with m.If(ld):
+            m.d.sync += r.eq(value)
+        return r
+
+    def elaborate(self, platform):
+        m = Module()
+        W, ld = self.width, self.ld
+        gate = ld[0].replicate(W)
+        rows = [self.z[i] & gate for i in range(self.rows)]
+        zs, zc = csa_reduce(m, rows, W, name="zsum") if self.rows > 2 else \
+            (rows + [Const(0, W)])[:2]
+        nan1 = self._reg(m, self.nan, ld[0], "nan1")
+        if not self.start:
+            z = Signal(W, name="z")
+            nz = Signal(W, name="nz")                      # −z = ~zs + ~zc + 2
+            m.d.comb += [z.eq(zs + zc), nz.eq(~zs + ~zc + 2)]
+            mag = self._reg(m, Mux(z[W - 1], nz, z), ld[0], "mag1", W)
+            sign = self._reg(m, z[W - 1], ld[0], "sign1")
+            flags = {"nan": nan1}
+            self._finish(m, mag, Const(0, 1), sign, Const(self.z_exp, signed(10)), flags, 1)
+            return m
+        # ---- with a start value
+        G = self.GUARD
+        WF = W + G + 1
+        z1 = self._reg(m, (zs + zc)[:W], ld[0], "z1", signed(W))
+        init = self.init
+        si, ef, fr = init[31], init[23:31], init[:23]
+        sig = Cat(fr, ef != 0)
+        elsb = Signal(signed(10), name="elsb")           # LSB exponent of the start value
+        m.d.comb += elsb.eq(Mux(ef == 0, 1, ef) - 150)
+        far_lsb = (W - 1) + self.z_exp + 2                 # |z·2^z_exp| < quarter ulp: keep init
+        case_a = elsb >= self.z_exp
+        u = Signal(signed(11), name="ishift")              # left shift of sig onto the frame
+        m.d.comb += u.eq(Mux(case_a, elsb - self.z_exp, elsb - self.z_exp + G))
+        # sig · 2^(u) with 25 extra low bits: amount u + 25 clamped to [0, W + 25]
+        amt = Signal(range(W + 26), name="iamt")
+        m.d.comb += amt.eq(Mux(u + 25 < 0, 0, Mux(u > W, W + 25, (u + 25)[:clog2(W + 26)])))
+        field = Signal(24 + W + 25, name="ifield")
+        m.d.comb += field.eq(sig << amt)
+        imag = field[25:]
+        ist = Mux(u + 25 < 0, sig != 0, field[:25] != 0)
+        i_mag = self._reg(m, imag, ld[0], "imag1")
+        i_st = self._reg(m, ist & ~case_a, ld[0], "ist1")
+        i_neg = self._reg(m, si, ld[0], "ineg1")
+        i_a = self._reg(m, case_a, ld[0], "icasea1")
+        special = Signal(name="ispecial")                 # the result is the start value
+        m.d.comb += special.eq((ef == 0xFF) | (elsb >= far_lsb))
+        i_nan = self._reg(m, (ef == 0xFF) & (fr != 0), ld[0], "inan1")
+        i_keep = self._reg(m, special, ld[0], "ikeep1")
+        i_bits = self._reg(m, init, ld[0], "ibits1")
+        # 2: F = (case A ? z : z << G) + floor(init on the frame)
+        zf = Mux(i_a, z1.as_signed(), z1.as_signed() << G)
+        xi = Mux(i_neg, ~Cat(i_mag, Const(0, WF - len(i_mag))), Cat(i_mag, Const(0, WF - len(i_mag))))
+        F = Signal(signed(WF), name="frame")
+        m.d.comb += F.eq(zf + xi.as_signed() + (i_neg & ~i_st))
+        F2 = self._reg(m, F, ld[1], "frame2")
+        st2 = self._reg(m, i_st, ld[1], "st2")
+        flags2 = {"nan": self._reg(m, nan1 | i_nan, ld[1], "nan2"),
+                  "keep": self._reg(m, i_keep | (z1 == 0), ld[1], "keep2"),
+                  "bits": self._reg(m, Mux(i_bits == 0x80000000, 0, i_bits), ld[1], "bits2"),
+                  "a": self._reg(m, i_a, ld[1], "casea2")}
+        # 3: |F| (F < 0 with sticky: |F| − ε = ~F + (1 − ε), so ~F and the sticky bit)
+        neg = F2[WF - 1]
+        mag3 = self._reg(m, Mux(neg, (~F2 + ~st2)[:WF], F2)[:WF], ld[2], "mag3", WF)
+        sign3 = self._reg(m, neg, ld[2], "sign3")
+        st3 = self._reg(m, st2, ld[2], "st3")
+        flags3 = {k: self._reg(m, v, ld[2], f"{k}3") for k, v in flags2.items()}
+        lsb = Mux(flags3["a"], self.z_exp, self.z_exp - G)
+        self._finish(m, mag3, st3, sign3, lsb, flags3, 3)
+        return m
+
+    def _finish(self, m, mag, st_in, sign, lsb_exp, flags, k0):
+        """Coarse (register ld[k0]) and fine normalisation + RNE + specials (register ld[k0+1])."""
+        ld = self.ld
+        Wm = len(mag)
+        C = self.COARSE
+        nblk = (Wm + C - 1) // C
+        Wp = nblk * C
+        magp = Cat(Const(0, Wp - Wm), mag) if Wp > Wm else mag
+        blk_nz = Cat(*[magp[C * j:C * j + C] != 0 for j in range(nblk)])
+        lzb = lzc(m, blk_nz, name="lzb")                   # leading zero bytes (nblk if 0)
+        lzb8 = Cat(Const(0, 3), lzb)                       # 8·lzb (C = 8)
+        sh = Signal(Wp + 32, name="coarse")
+        m.d.comb += sh.eq(Cat(Const(0, 32), magp) << lzb8)
+        top = sh[Wp:Wp + 32]                               # top 32 bits after the byte shift
+        low_st = sh[:Wp] != 0
+        c_top = self._reg(m, top, ld[k0], "ctop")
+        c_st = self._reg(m, low_st | st_in, ld[k0], "cst")
+        # mag is padded below (magp = mag·2^(Wp − Wm)): the bit at the top of c_top weighs
+        # 2^(lsb + Wm − 1 − 8·lzb)
+        c_e = self._reg(m, (lsb_exp + (Wm - 1) - lzb8).as_signed()[:12], ld[k0], "ce",
+                        signed(12))
+        c_sign = self._reg(m, sign, ld[k0], "csign")
+        c_zero = self._reg(m, lzb == nblk, ld[k0], "czero")
+        c_flags = {k: self._reg(m, v, ld[k0], f"c{k}") for k, v in flags.items()}
+        # fine: 0..7 more
+        lzf = lzc(m, c_top[32 - C:], name="lzf")
+        fine = Signal(32, name="fine")
+        m.d.comb += fine.eq((c_top << lzf)[:32])
+        q = fine[8:32]
+        guard = fine[7]
+        sticky = (fine[:7] != 0) | c_st
+        up = guard & (sticky | q[0])
+        qr = Signal(25, name="qr")
+        m.d.comb += qr.eq(q + up)
+        ebase = Signal(signed(12), name="ebase")           # field − 1 = E + 126
+        m.d.comb += ebase.eq(c_e - lzf + 126)
+        total = Signal(32, name="packed")
+        m.d.comb += total.eq((ebase[:9] << 23) + qr)
+        res = Mux(c_zero, 0, Cat(total[:31], c_sign))
+        if "keep" in c_flags:
+            res = Mux(c_flags["keep"], c_flags["bits"], res)
+        res = Mux(c_flags["nan"], F32_QNAN, res)
+        out = self._reg(m, res, ld[k0 + 1], "out", 32)
+        m.d.comb += self.o.eq(out)

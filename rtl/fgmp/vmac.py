@@ -31,6 +31,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common import F32FixedRound, csa_reduce, e2m1_fields, e4m3_fields, tree_sum, ue4m3_fields
+from ..common.float32 import stage_names_fixed_round
 from ..hierarchy import add_unit
 from .common import BLOCK, check_choice, check_int
 
@@ -161,31 +162,47 @@ def _mode_is(mode, modes) -> Value:
 # ------------------------------------------------------------------------------------------------
 
 class DotUnit(wiring.Component):
-    """Exact block sum of one or more modes in carry-save form, two pipeline stages.
+    """Exact block sum of one or more modes, pipelined.
 
     Parameters: ``modes`` (tuple of (w8, a8) it computes; one unit of the split datapath has
-    one mode, the shared one all four).
+    one mode, the shared one all four); ``output``: ``"d"`` (the signed block sum D, three
+    stages) or ``"carry_save"`` (two non-negative carry-save words and the negative-term count,
+    two stages: the FP8-only lane accumulates them as they are).
 
-    Stage 1 (``ld[0]``, products): per element p = Mw·Ma, sh = shw + sha and the sign of a
-    non-zero product. Stage 2 (``ld[1]``, tree): terms p << sh, negative ones as one's
-    complements within the mode's width w_m = ``term_width`` (bits above w_m: 0), a Wallace
-    tree to two words; the count of negative terms. Block sum:
-    D = s + c + n_neg − n_neg·2^w_m (units 2^unit_exp(mode)).
+    Stage 1 (``ld[0]``, products): per element p = Mw·Ma, sh = shw + sha, the sign of a
+    non-zero product; n_neg = their count. Stage 2 (``ld[1]``, tree): terms p << sh, negative
+    ones as one's complements within the mode's width w_m = ``term_width`` (bits above w_m
+    stay 0), a Wallace tree of 3:2 compressors to two words; with ``output="d"`` the rows
+    n_neg and ~(n_neg << w_m) + 1 join the tree, so the words add up to
+    D = Σ enc + n_neg − n_neg·2^w_m (mod 2^d_width). Stage 3 (``ld[2]``, sum, ``"d"`` only):
+    D by one carry-propagate adder.
 
     Ports: ``w``, ``a`` (``operand_layout``; stage-0 inputs), ``mode`` (2-bit mode index,
-    stage 0), ``ld``; ``s``, ``c`` (``sum_width`` bits, unsigned), ``n_neg`` (5 bits).
+    stage 0), ``ld``; outputs ``d`` (signed ``d_width``, units 2^unit_exp(mode)) or ``s``,
+    ``c`` (``sum_width`` bits) and ``n_neg`` (5 bits).
     """
 
-    def __init__(self, *, modes):
+    OUTPUTS = ("d", "carry_save")
+
+    def __init__(self, *, modes, output: str = "d"):
         modes = tuple(sorted(set(tuple(u) for u in modes)))
         if not modes or any(u not in UNITS for u in modes):
             raise ValueError(f"modes must be a non-empty subset of {list(UNITS)}, got {modes!r}")
         self.modes = modes
+        self.output = check_choice("output", output, self.OUTPUTS)
         self.w_fp8 = any(w8 for w8, _ in modes)
         self.a_fp8 = any(a8 for _, a8 in modes)
-        super().__init__({"w": In(operand_layout(self.w_fp8)), "a": In(operand_layout(self.a_fp8)),
-                          "mode": In(2), "ld": In(2), "s": Out(self.sum_width),
-                          "c": Out(self.sum_width), "n_neg": Out(5)})
+        members = {"w": In(operand_layout(self.w_fp8)), "a": In(operand_layout(self.a_fp8)),
+                   "mode": In(2), "ld": In(self.stages)}
+        if output == "d":
+            members["d"] = Out(signed(self.d_width))
+        else:
+            members.update(s=Out(self.sum_width), c=Out(self.sum_width), n_neg=Out(5))
+        super().__init__(members)
+
+    @property
+    def stages(self) -> int:
+        return 3 if self.output == "d" else 2
 
     @property
     def term_bits(self) -> int:
@@ -195,6 +212,11 @@ class DotUnit(wiring.Component):
     def sum_width(self) -> int:
         """Σ of 16 non-negative terms below 2^term_bits."""
         return self.term_bits + 4
+
+    @property
+    def d_width(self) -> int:
+        """Signed width of D: 13 (FP4xFP4), 27 (mixed), 41 (FP8xFP8)."""
+        return self.term_bits + 5
 
     @property
     def mode_names(self) -> list[str]:
@@ -210,7 +232,7 @@ class DotUnit(wiring.Component):
 
     @property
     def unit_key(self):
-        return self.modes
+        return (self.modes, self.output)
 
     def elaborate(self, platform):
         m = Module()
@@ -220,15 +242,18 @@ class DotUnit(wiring.Component):
         terms, negs = [], []
         for i in range(BLOCK):
             wf, af = self.w[i], self.a[i]
-            prod = wf.m * af.m
             neg = (wf.s ^ af.s) & (wf.m != 0) & (af.m != 0)     # zero products are positive
-            p1 = _reg(m, prod, ld_p, f"p{i}")
+            p1 = _reg(m, wf.m * af.m, ld_p, f"p{i}")
             sh1 = _reg(m, wf.sh + af.sh, ld_p, f"sh{i}")
             n1 = _reg(m, neg, ld_p, f"n{i}")
             term = Signal(T, name=f"t{i}")
             m.d.comb += term.eq((p1 << sh1)[:T])
             terms.append(term)
             negs.append(n1)
+        nneg0 = Signal(5, name="nneg0")
+        m.d.comb += nneg0.eq(tree_sum([(self.w[i].s ^ self.a[i].s) & (self.w[i].m != 0)
+                                       & (self.a[i].m != 0) for i in range(BLOCK)]))
+        nneg1 = _reg(m, nneg0, ld_p, "nneg1")
         # complement mask: bit b belongs to the field of the current mode iff b < w_m(mode)
         widths = sorted({term_width(*u) for u in self.modes})
         mask_parts, lo = [], 0
@@ -240,71 +265,62 @@ class DotUnit(wiring.Component):
         mask = Signal(T, name="cmask")
         m.d.comb += mask.eq(Cat(*mask_parts))
         rows = [terms[i] ^ (mask & negs[i].replicate(T)) for i in range(BLOCK)]
-        s, c = csa_reduce(m, rows, self.sum_width, name="tree")
-        nneg = Signal(5, name="nneg")
-        m.d.comb += nneg.eq(tree_sum(negs))
-        m.d.comb += [self.s.eq(_reg(m, s, ld_t, "s2")), self.c.eq(_reg(m, c, ld_t, "c2")),
-                     self.n_neg.eq(_reg(m, nneg, ld_t, "nneg2"))]
+        if self.output == "carry_save":
+            s, c = csa_reduce(m, rows, self.sum_width, name="tree")
+            m.d.comb += [self.s.eq(_reg(m, s, ld_t, "s2")), self.c.eq(_reg(m, c, ld_t, "c2")),
+                         self.n_neg.eq(_reg(m, nneg1, ld_t, "nneg2"))]
+            return m
+        WD = self.d_width
+        corr = Signal(WD, name="corr")                 # ~(n_neg << w_m) within WD bits
+        if mode1 is None or len(widths) == 1:
+            m.d.comb += corr.eq(_inv(nneg1 << widths[-1], WD))
+        else:
+            with m.Switch(mode1):
+                for u in self.modes:
+                    with m.Case(UNITS.index(u)):
+                        m.d.comb += corr.eq(_inv(nneg1 << term_width(*u), WD))
+        s, c = csa_reduce(m, rows + [nneg1, corr], WD, name="tree", carry_in=[Const(1, 1)])
+        s2, c2 = _reg(m, s, ld_t, "s2"), _reg(m, c, ld_t, "c2")
+        d = Signal(signed(WD), name="dsum")
+        m.d.comb += d.eq(s2 + c2)
+        m.d.comb += self.d.eq(_reg(m, d, self.ld[2], "d3"))
         return m
 
 
 class ScaleAccumulate(wiring.Component):
-    """Block scale and exact accumulation of one lane (three stages after the dot unit).
+    """Block scale and exact accumulation of one lane (two stages after the dot unit).
 
-    Stage ``sum`` (``ld[0]``): D = s + c + n_neg − n_neg·2^w_m(mode) (signed ``D_WIDTH``).
-    Stage ``scale`` (``ld[1]``): X = |D|·mm as two carry-save words (partial products of
-    D ⊕ sign(D) plus the row sign·mm: no negation adder). Stage ``accumulate`` (``ld[2]``):
+    Stage ``scale`` (``ld[0]``): X = |D|·mm as two carry-save words (partial products of
+    D ⊕ sign(D) plus the row sign·mm: no negation adder). Stage ``accumulate`` (``ld[1]``):
     acc ← (first ? 0 : acc) ± (X << s), a 64-bit two's complement carry-save accumulator
     (two words; a negative addend enters as one's complements + 2 carry-ins).
 
-    Ports: ``s``, ``c`` (``sum_width`` bits), ``n_neg`` (5), ``mode`` (of the pair in the dot
-    unit's output register), ``mm`` (M_sw·M_sa, 8 bits) and ``shift`` (s, 5 bits) of the
-    pair entering stage ``scale``, ``first`` (the pair entering ``accumulate`` starts a dot
-    product), ``ld``; ``acc`` (the accumulator words, ``ACC_WIDTH`` bits each).
+    Ports: ``d`` (signed ``D_WIDTH``, the pair entering ``scale``), ``mm`` (M_sw·M_sa, 8 bits)
+    of that pair, ``shift`` (s, 5 bits) of that pair, ``first`` (the pair entering
+    ``accumulate`` starts a dot product), ``ld``; ``acc`` (the accumulator words, ``ACC_WIDTH``
+    bits each).
     """
 
     D_WIDTH = 41                     # |D| < 2^40 (FP8xFP8: 16·225·2^28)
 
-    def __init__(self, *, sum_width: int, modes=UNITS):
-        self.sum_width = sum_width
-        self.modes = tuple(modes)
-        super().__init__({"s": In(sum_width), "c": In(sum_width), "n_neg": In(5), "mode": In(2),
-                          "mm": In(8), "shift": In(5), "first": In(1), "ld": In(3),
-                          "acc": Out(data.ArrayLayout(ACC_WIDTH, 2))})
-
-    @property
-    def unit_key(self):
-        return (self.sum_width, self.modes)
+    def __init__(self):
+        super().__init__({"d": In(signed(self.D_WIDTH)), "mm": In(8), "shift": In(5),
+                          "first": In(1), "ld": In(2), "acc": Out(data.ArrayLayout(ACC_WIDTH, 2))})
 
     def elaborate(self, platform):
         m = Module()
         WD = self.D_WIDTH
-        # ---- sum: D = s + c + n_neg + ~(n_neg << w_m) + 1 (mod 2^WD)
-        corr = Signal(WD, name="corr")
-        widths = sorted({term_width(*u) for u in self.modes})
-        if len(widths) == 1:
-            m.d.comb += corr.eq(_inv(self.n_neg << widths[0], WD))
-        else:
-            with m.Switch(self.mode):
-                for u in self.modes:
-                    with m.Case(UNITS.index(u)):
-                        m.d.comb += corr.eq(_inv(self.n_neg << term_width(*u), WD))
-        a, b = csa_reduce(m, [self.s, self.c, self.n_neg, corr], WD, name="dsum",
-                          carry_in=[Const(1, 1)])
-        d = Signal(signed(WD), name="d")
-        m.d.comb += d.eq(a + b)
-        d3 = _reg(m, d, self.ld[0], "d3")
         # ---- scale: X = |D|·mm = (D ^ sgn)·mm + sgn·mm
-        sgn = d3[WD - 1]
-        dx = (d3 ^ sgn.replicate(WD))[:WD - 1]
+        sgn = self.d[WD - 1]
+        dx = (self.d ^ sgn.replicate(WD))[:WD - 1]
         WX = WD - 1 + 8
         rows = [(dx & self.mm[j].replicate(WD - 1)) << j for j in range(8)]
         rows.append(self.mm & sgn.replicate(8))
         x1, x2 = csa_reduce(m, rows, WX, name="scl")
-        x1r = _reg(m, x1, self.ld[1], "x1")
-        x2r = _reg(m, x2, self.ld[1], "x2")
-        neg4 = _reg(m, sgn, self.ld[1], "neg4")
-        sh4 = _reg(m, self.shift, self.ld[1], "sh4")
+        x1r = _reg(m, x1, self.ld[0], "x1")
+        x2r = _reg(m, x2, self.ld[0], "x2")
+        neg4 = _reg(m, sgn, self.ld[0], "neg4")
+        sh4 = _reg(m, self.shift, self.ld[0], "sh4")
         # ---- accumulate: acc ± (X << s)
         A = ACC_WIDTH
         y = []
@@ -317,7 +333,7 @@ class ScaleAccumulate(wiring.Component):
         keep = (~self.first).replicate(A)
         ns, nc = csa_reduce(m, [acc_s & keep, acc_c & keep, y[0], y[1]], A, name="acc",
                             carry_in=[neg4, neg4])
-        with m.If(self.ld[2]):
+        with m.If(self.ld[1]):
             m.d.sync += [acc_s.eq(ns), acc_c.eq(nc)]
         m.d.comb += [self.acc[0].eq(acc_s), self.acc[1].eq(acc_c)]
         return m
@@ -371,13 +387,17 @@ def lane_stages(units, isolation: str, acc_init: bool) -> tuple[str, ...]:
     fp8_only = tuple(units) == (((1, 1),),)
     core = ("products", "tree") + (("accumulate",) if fp8_only else
                                    ("sum", "scale", "accumulate"))
-    rnd = ("fp32_z", "frame", "abs") if acc_init else ("abs",)
-    return pre + core + rnd + ("normalize", "round")
+    return pre + core + stage_names_fixed_round(acc_init, FP8_Z_SCALE if fp8_only else 1)
+
+
+#: the FP8-only lane's final rounding: P·2^16 = 9·D (block scale 36 = 9·2^2, D in 2^-18)
+FP8_Z_SCALE = 9
+FP8_Z_WIDTH = 61                 # |9·Σ D| < 2^60
 
 
 class VmacLane(wiring.Component):
     """One output channel: its dot-product unit(s), block scale and exact accumulation, and the
-    final FP32 rounding (``F32FixedRound``); the pipeline and its loads come from the top.
+    final FP32 rounding (``F32FixedRound``); the pipeline control comes from the top.
 
     Parameters: ``units`` (tuple of mode tuples, one per dot unit), ``isolation`` (multi-unit
     datapaths), ``acc_init``.
@@ -385,8 +405,9 @@ class VmacLane(wiring.Component):
     Ports (stage 0 = the input cycle):
         ``w``: the lane's weight block; ``a_ops``: the decoded activation block; ``a_meta``,
         ``a_nan``, ``a_ms``, ``a_sh``: activation meta bit, NaN flag and decoded block scale.
-        ``ld``: register loads, one bit per stage (``VmacLane.stage_names``); ``first``: the
-        pair entering the accumulate stage starts a dot product.
+        ``ld``: register loads, one bit per stage (``stage_names``); ``first``: the pair
+        entering ``accumulate`` starts a dot product; ``capture``: the accumulator holds a
+        finished dot product (registered).
         ``out``: the lane's FP32 result (the final rounding's output register).
     """
 
@@ -398,7 +419,7 @@ class VmacLane(wiring.Component):
         super().__init__({
             "w": In(w_lane_layout(acc_init)), "a_ops": In(operand_layout(self.a_fp8)),
             "a_meta": In(1), "a_nan": In(1), "a_ms": In(4), "a_sh": In(4),
-            "ld": In(len(self.stage_names)), "first": In(1), "out": Out(32),
+            "ld": In(len(self.stage_names)), "first": In(1), "capture": In(1), "out": Out(32),
         })
         self.unit_probes = {}
 
@@ -450,87 +471,82 @@ class VmacLane(wiring.Component):
         if self.acc_init:
             ctx["init"] = wl.acc
         core = names[:names.index("accumulate") + 1]
-        ctxs = {"in": ctx}
+        ctxs = {}
         prev = ctx
         for n in core[:-1]:
             prev = {k: _reg(m, v, ld[n], f"{k}_{n}") for k, v in prev.items()}
             ctxs[n] = prev
+        unit_stages = ("products", "tree") if fp8_only else ("products", "tree", "sum")
         # ---- dot-product unit(s)
-        outs = {}
+        dots = {}
         for unit_modes in self.units:
-            unit = DotUnit(modes=unit_modes)
+            unit = DotUnit(modes=unit_modes, output="carry_save" if fp8_only else "d")
             name = unit.unit_name
             sel0 = _mode_is(mode0, unit_modes)
-            w_in = Value.cast(w_ops)
-            a_in = Value.cast(self.a_ops)
             wu = Signal(operand_layout(unit.w_fp8), name=f"{name}_w")
             au = Signal(operand_layout(unit.a_fp8), name=f"{name}_a")
-            w_src = _narrow(w_in, 1 in wfmts, unit.w_fp8)
-            a_src = _narrow(a_in, self.a_fp8, unit.a_fp8)
+            w_src = _narrow(Value.cast(w_ops), 1 in wfmts, unit.w_fp8)
+            a_src = _narrow(Value.cast(self.a_ops), self.a_fp8, unit.a_fp8)
             if pre:                                  # hold: per-unit operand registers
                 with m.If(ld["operands"] & sel0):
                     m.d.sync += [wu.eq(w_src), au.eq(a_src)]
                 umode = ctxs["operands"]["mode"]
-                sel_p = _mode_is(umode, unit_modes)
-                sel_t = _mode_is(ctxs["products"]["mode"], unit_modes)
-                uld = Cat(ld["products"] & sel_p, ld["tree"] & sel_t)
-            elif self.isolation == "and" and len(self.units) > 1:
-                m.d.comb += [wu.eq(w_src & sel0.replicate(len(w_src))),
-                             au.eq(a_src & sel0.replicate(len(a_src)))]
-                umode, uld = mode0, Cat(ld["products"], ld["tree"])
+                # its pipeline registers load only for its own block pairs
+                seen = ["operands"] + list(unit_stages)
+                uld = Cat(*[ld[st] & _mode_is(ctxs[seen[i]]["mode"], unit_modes)
+                            for i, st in enumerate(unit_stages)])
             else:
-                m.d.comb += [wu.eq(w_src), au.eq(a_src)]
-                umode, uld = mode0, Cat(ld["products"], ld["tree"])
+                src_w, src_a = w_src, a_src
+                if self.isolation == "and" and len(self.units) > 1:
+                    src_w = w_src & sel0.replicate(len(w_src))
+                    src_a = a_src & sel0.replicate(len(a_src))
+                m.d.comb += [wu.eq(src_w), au.eq(src_a)]
+                umode, uld = mode0, Cat(*[ld[st] for st in unit_stages])
             dot = add_unit(m, name, unit, platform)
             m.d.comb += [dot.w.eq(wu), dot.a.eq(au), dot.mode.eq(umode), dot.ld.eq(uld)]
-            outs[unit_modes] = dot
+            dots[unit_modes] = dot
             for mode in unit.mode_names:
-                self.unit_probes[mode] = (wu, au, dot.s, dot.c)
-        # ---- the selected unit's carry-save block sum
-        sw = max(d.sum_width for d in outs.values())
-        s2, c2, nn2 = Signal(sw, name="sel_s"), Signal(sw, name="sel_c"), Signal(5, name="sel_nn")
-        mode2 = ctxs["tree"]["mode"]
-        if len(outs) == 1:
-            (dot,) = outs.values()
-            m.d.comb += [s2.eq(dot.s), c2.eq(dot.c), nn2.eq(dot.n_neg)]
-        else:
-            with m.Switch(mode2):
-                for unit_modes, dot in outs.items():
-                    for u in unit_modes:
-                        with m.Case(UNITS.index(u)):
-                            m.d.comb += [s2.eq(dot.s), c2.eq(dot.c), nn2.eq(dot.n_neg)]
+                out = (dot.s, dot.c) if fp8_only else (dot.d, dot.d)
+                self.unit_probes[mode] = (wu, au) + out
         # ---- accumulation
         if fp8_only:
-            accu = add_unit(m, "accumulate", Fp8Accumulate(sum_width=sw), platform)
-            m.d.comb += [accu.s.eq(s2), accu.c.eq(c2), accu.n_neg.eq(nn2),
+            (dot,) = dots.values()
+            accu = add_unit(m, "accumulate", Fp8Accumulate(sum_width=dot.sum_width), platform)
+            m.d.comb += [accu.s.eq(dot.s), accu.c.eq(dot.c), accu.n_neg.eq(dot.n_neg),
                          accu.first.eq(self.first), accu.ld.eq(ld["accumulate"])]
-            # z = 9·(acc − N·(2^36 − 1)): P·2^16 = 9·D for the constant scale 36 = 9·2^2
-            W = Fp8Vmac.Z_WIDTH
+            # z = acc − N·(2^36 − 1) (units 2^-18); P·2^16 = 9·D
+            W = FP8_Z_WIDTH
             nn = accu.nn
-            rows = [accu.acc[0], accu.acc[1], accu.acc[0] << 3, accu.acc[1] << 3, nn, nn << 3,
-                    _inv(nn << 36, W), _inv(nn << 39, W), Const(2, 2)]
-            z_exp = P_UNIT_EXP + 4
+            rows = [accu.acc[0], accu.acc[1], nn, _inv(nn << 36, W), Const(1, 1)]
+            z_exp, scale = P_UNIT_EXP + 4, FP8_Z_SCALE
         else:
-            sa = add_unit(m, "scale_acc", ScaleAccumulate(sum_width=sw, modes=self.modes),
-                          platform)
-            sc_ctx = ctxs["sum"]                       # the pair entering stage "scale"
-            m.d.comb += [sa.s.eq(s2), sa.c.eq(c2), sa.n_neg.eq(nn2), sa.mode.eq(mode2),
-                         sa.mm.eq(sc_ctx["mm"]), sa.shift.eq(sc_ctx["shift"]),
-                         sa.first.eq(self.first),
-                         sa.ld.eq(Cat(ld["sum"], ld["scale"], ld["accumulate"]))]
+            d_sel = Signal(signed(ScaleAccumulate.D_WIDTH), name="d_sel")
+            if len(dots) == 1:
+                (dot,) = dots.values()
+                m.d.comb += d_sel.eq(dot.d)
+            else:
+                with m.Switch(ctxs["sum"]["mode"]):
+                    for unit_modes, dot in dots.items():
+                        for u in unit_modes:
+                            with m.Case(UNITS.index(u)):
+                                m.d.comb += d_sel.eq(dot.d)
+            sa = add_unit(m, "scale_acc", ScaleAccumulate(), platform)
+            m.d.comb += [sa.d.eq(d_sel), sa.mm.eq(ctxs["sum"]["mm"]),
+                         sa.shift.eq(ctxs["sum"]["shift"]), sa.first.eq(self.first),
+                         sa.ld.eq(Cat(ld["scale"], ld["accumulate"]))]
             W = ACC_WIDTH
             rows = [sa.acc[0], sa.acc[1]]
-            z_exp = P_UNIT_EXP
+            z_exp, scale = P_UNIT_EXP, 1
         # ---- NaN and start value of the open dot product (held with the accumulator)
         nan_acc = Signal(name="nan_acc", reset_less=True)
         with m.If(ld["accumulate"]):
             m.d.sync += nan_acc.eq(Mux(self.first, 0, nan_acc) | ctxs[core[-2]]["nan"])
-        rnd_names = names[len(core):]
         rnd = add_unit(m, "fp32_round", F32FixedRound(width=W, z_exp=z_exp, rows=len(rows),
-                                                      start=self.acc_init), platform)
+                                                      start=self.acc_init, scale=scale),
+                       platform)
         m.d.comb += [rnd.z[i].eq(r) for i, r in enumerate(rows)]
-        m.d.comb += [rnd.nan.eq(nan_acc), rnd.ld.eq(Cat(*[ld[n] for n in rnd_names])),
-                     self.out.eq(rnd.o)]
+        m.d.comb += [rnd.nan.eq(nan_acc), rnd.capture.eq(self.capture),
+                     rnd.ld.eq(Cat(*[ld[n] for n in names[len(core):]])), self.out.eq(rnd.o)]
         if self.acc_init:
             init_acc = Signal(32, name="init_acc", reset_less=True)
             with m.If(ld["accumulate"] & self.first):
@@ -663,7 +679,7 @@ class _VmacBase(wiring.Component):
         lasts = [a_in.last] + last[:-1]
         ld = Signal(S, name="ld")
         for i in range(S):
-            enter = v[acc_i] & last[acc_i] if i == acc_i + 1 else ins[i]
+            enter = v[acc_i] & last[acc_i] if i == acc_i + 1 else ins[i]     # capture
             m.d.comb += ld[i].eq(en & enter)
             with m.If(en):
                 m.d.sync += v[i].eq(enter)
@@ -674,6 +690,8 @@ class _VmacBase(wiring.Component):
             m.d.sync += self.o.valid.eq(0)
         with m.If(ld[out_i]):
             m.d.sync += self.o.valid.eq(1)
+        capture = Signal(name="capture")      # the accumulators hold a finished dot product
+        m.d.comb += capture.eq(v[acc_i] & last[acc_i])
         first = Signal(init=1)              # the pair entering ``accumulate`` starts a product
         with m.If(ld[acc_i]):
             m.d.sync += first.eq(last[acc_i - 1])
@@ -689,7 +707,8 @@ class _VmacBase(wiring.Component):
             self._lanes.append(lane)
             m.d.comb += [lane.w.eq(w_in[n]), lane.a_ops.eq(a_ops), lane.a_meta.eq(a_in.meta),
                          lane.a_nan.eq(a_nan), lane.a_ms.eq(a_ms), lane.a_sh.eq(a_sh),
-                         lane.ld.eq(ld), lane.first.eq(first), self.o.payload[n].eq(lane.out)]
+                         lane.ld.eq(ld), lane.first.eq(first), lane.capture.eq(capture),
+                         self.o.payload[n].eq(lane.out)]
         return m
 
 
@@ -731,8 +750,6 @@ class Fp8Vmac(_VmacBase):
     Parameters (keyword-only): lanes (1..64), acc_init (as Vmac).
     """
 
-    #: the final rounding's frame: z = 9·Σ D < 2^60 (units 2^-16)
-    Z_WIDTH = 61
     datapath = "fp8"
 
     def __init__(self, *, lanes: int = 4, acc_init: bool = False):

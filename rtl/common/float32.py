@@ -23,7 +23,7 @@ from amaranth.hdl import Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .arith import clog2, csa_reduce, lzc
+from .arith import clog2, csa, csa_reduce, fast_add, lzc
 
 __all__ = ["F32_QNAN", "F32_PINF", "f32_round", "f32_add", "F32Adder", "F32Round",
            "ADD_FAR_LIMIT", "F32FixedRound", "stage_names_fixed_round"]
@@ -267,20 +267,20 @@ class F32FixedRound(wiring.Component):
         kbits = [j for j in range(k.bit_length()) if (k >> j) & 1]
         if not self.start:
             if k == 1:
-                z = Signal(W, name="z")
-                nz = Signal(W, name="nz")                  # −z = ~zs + ~zc + 2
-                m.d.comb += [z.eq(zs + zc), nz.eq(~zs + ~zc + 2)]
+                z = fast_add(m, zs, zc, W, name="z")
+                na, nb = csa(~zs, ~zc, Const(2, 2), W)     # −z = ~zs + ~zc + 2
+                nz = fast_add(m, na, nb, W, name="nz")
                 mag = self._reg(m, Mux(z[W - 1], nz, z), ld["abs"], "mag", W)
                 sign = self._reg(m, z[W - 1], ld["abs"], "sign")
                 nan = nan1
             else:
-                z1 = self._reg(m, (zs + zc)[:W], ld["z"], "z1", W)
+                z1 = self._reg(m, fast_add(m, zs, zc, W, name="zadd"), ld["z"], "z1", W)
                 neg = z1[W - 1]
                 zx = z1 ^ neg.replicate(W)                 # |z| − neg
                 # |z|·k = Σ_j (zx << j) + k·neg
                 mrows = [zx << j for j in kbits] + [Const(k, 8) & neg.replicate(8)]
                 ma, mb = csa_reduce(m, mrows, W, name="zk")
-                mag = self._reg(m, (ma + mb)[:W], ld["abs"], "mag", W)
+                mag = self._reg(m, fast_add(m, ma, mb, W, name="zkadd"), ld["abs"], "mag", W)
                 sign = self._reg(m, neg, ld["abs"], "sign")
                 nan = self._reg(m, nan1, ld["abs"], "nan2")
             self._finish(m, mag, Const(0, 1), sign, Const(self.z_exp, signed(10)), {"nan": nan},
@@ -289,7 +289,7 @@ class F32FixedRound(wiring.Component):
         # ---- with a start value
         G = self.GUARD
         WF = W + G + 1
-        z1 = self._reg(m, (zs + zc)[:W], ld["z"], "z1", signed(W))
+        z1 = self._reg(m, fast_add(m, zs, zc, W, name="zadd"), ld["z"], "z1", signed(W))
         init = self.init
         si, ef, fr = init[31], init[23:31], init[:23]
         sig = Cat(fr, ef != 0)
@@ -321,7 +321,7 @@ class F32FixedRound(wiring.Component):
         imag_w = Cat(i_mag, Const(0, WF - len(i_mag)))[:WF]
         frows.append(Mux(i_neg, ~imag_w, imag_w))
         fa, fb = csa_reduce(m, frows, WF, name="frm", carry_in=[i_neg & ~i_st])
-        F2 = self._reg(m, (fa + fb)[:WF], ld["frame"], "frame", WF)
+        F2 = self._reg(m, fast_add(m, fa, fb, WF, name="fadd"), ld["frame"], "frame", WF)
         st2 = self._reg(m, i_st, ld["frame"], "st2")
         flags2 = {"nan": self._reg(m, nan1 | i_nan, ld["frame"], "nan2"),
                   "keep": self._reg(m, i_keep | (z1 == 0), ld["frame"], "keep2"),
@@ -330,7 +330,8 @@ class F32FixedRound(wiring.Component):
                   "a": self._reg(m, i_a, ld["frame"], "casea2")}
         # abs: |F| (F < 0 with sticky: |F| − ε = ~F + (1 − ε), so ~F and the sticky bit)
         neg = F2[WF - 1]
-        mag3 = self._reg(m, Mux(neg, (~F2 + ~st2)[:WF], F2)[:WF], ld["abs"], "mag3", WF)
+        negf = fast_add(m, ~F2, 0, WF, carry_in=~st2, name="fneg")
+        mag3 = self._reg(m, Mux(neg, negf, F2)[:WF], ld["abs"], "mag3", WF)
         sign3 = self._reg(m, neg, ld["abs"], "sign3")
         st3 = self._reg(m, st2, ld["abs"], "st3")
         flags3 = {n: self._reg(m, v, ld["abs"], f"{n}3") for n, v in flags2.items()}
@@ -369,8 +370,7 @@ class F32FixedRound(wiring.Component):
         guard = fine[7]
         sticky = (fine[:7] != 0) | n_st
         up = guard & (sticky | q[0])
-        qr = Signal(25, name="qr")
-        m.d.comb += qr.eq(q + up)
+        qr = fast_add(m, q, 0, 25, carry_in=up, name="qr")
         # field = eb + 1 (+1 more when the rounding carried out of 24 bits: qr = 2^24)
         e1, e2 = (n_eb + 1)[:8], (n_eb + 2)[:8]
         res = Mux(n_zero, 0, Cat(qr[:23], Mux(qr[24], e2, e1), n_sign))

@@ -30,7 +30,8 @@ from amaranth.hdl import Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common import F32FixedRound, csa_reduce, e2m1_fields, e4m3_fields, tree_sum, ue4m3_fields
+from ..common import (F32FixedRound, csa_reduce, e2m1_fields, e4m3_fields, fast_add, tree_sum,
+                      ue4m3_fields)
 from ..common.float32 import stage_names_fixed_round
 from ..hierarchy import add_unit
 from .common import BLOCK, check_choice, check_int
@@ -281,8 +282,7 @@ class DotUnit(wiring.Component):
                         m.d.comb += corr.eq(_inv(nneg1 << term_width(*u), WD))
         s, c = csa_reduce(m, rows + [nneg1, corr], WD, name="tree", carry_in=[Const(1, 1)])
         s2, c2 = _reg(m, s, ld_t, "s2"), _reg(m, c, ld_t, "c2")
-        d = Signal(signed(WD), name="dsum")
-        m.d.comb += d.eq(s2 + c2)
+        d = fast_add(m, s2, c2, WD, name="dsum").as_signed()
         m.d.comb += self.d.eq(_reg(m, d, self.ld[2], "d3"))
         return m
 

@@ -136,26 +136,29 @@ def test_integer_helpers():
         assert ss == want, (hex(mag), bin(neg), ss, want)
 
 
-@pytest.mark.parametrize("width,z_exp,rows,start", [
-    (64, -20, 2, False),      # vmac: 64-bit two's complement carry-save accumulator
-    (61, -16, 9, False),      # fp8_vmac: 9·(acc − N·(2^36 − 1)) as 9 rows
-    (64, -20, 2, True),       # acc_init
-    (61, -16, 9, True),
+@pytest.mark.parametrize("width,z_exp,rows,start,scale", [
+    (64, -20, 2, False, 1),   # vmac: 64-bit two's complement carry-save accumulator
+    (61, -16, 5, False, 9),   # fp8_vmac: 9·(acc − N·(2^36 − 1)), the bracket as 5 rows
+    (64, -20, 2, True, 1),    # acc_init
+    (61, -16, 5, True, 9),
 ])
-def test_f32_fixed_round_matches_golden(width, z_exp, rows, start):
+def test_f32_fixed_round_matches_golden(width, z_exp, rows, start, scale):
     rng = random.Random(width + rows + start)
-    cases, want = f32_fixed_cases(rng, width, z_exp, start, n_random=900)
-    dut = F32FixedRound(width=width, z_exp=z_exp, rows=rows, start=start)
+    cases, want = f32_fixed_cases(rng, width, z_exp, start, n_random=900, scale=scale)
+    dut = F32FixedRound(width=width, z_exp=z_exp, rows=rows, start=start, scale=scale)
     split = []
-    for z, init, nan in cases:          # z as `rows` random words summing to z mod 2^width
+    for z, init, nan in cases:          # z/scale as `rows` random words (sum mod 2^width)
+        z //= scale
         words = [rng.getrandbits(width) for _ in range(rows - 1)]
         split.append(words + [(z - sum(words)) % (1 << width)])
     got = []
+    n_st = len(dut.stage_names)
 
     async def bench(ctx):
-        ctx.set(dut.ld, (1 << dut.stages) - 1)
+        ctx.set(dut.ld, (1 << n_st) - 1)
+        ctx.set(dut.capture, 1)
         outs = []
-        for i in range(len(cases) + dut.stages):
+        for i in range(len(cases) + n_st):
             if i < len(cases):
                 for j, word in enumerate(split[i]):
                     ctx.set(dut.z[j], word)
@@ -164,7 +167,7 @@ def test_f32_fixed_round_matches_golden(width, z_exp, rows, start):
                 ctx.set(dut.nan, cases[i][2])
             await ctx.tick()
             outs.append(ctx.get(dut.o))
-        got.extend(outs[dut.stages - 1:dut.stages - 1 + len(cases)])
+        got.extend(outs[n_st - 1:n_st - 1 + len(cases)])
 
     run_clocked(dut, bench)
     assert got == want, _diff([(z, hex(i)) for z, i, _ in cases], got, want)
@@ -217,6 +220,7 @@ def test_f32_round_rejects_bad_parameters(kwargs, match):
 @pytest.mark.parametrize("kwargs,match", [
     ({"width": 7, "z_exp": -20}, "width"), ({"width": 64, "z_exp": 3}, "z_exp"),
     ({"width": 64, "z_exp": -20, "rows": 0}, "rows"),
+    ({"width": 64, "z_exp": -20, "scale": 4}, "scale"),
 ])
 def test_f32_fixed_round_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):

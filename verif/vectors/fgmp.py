@@ -799,8 +799,9 @@ def f32_round_cases(rng, width, exp_min, exp_max, n_random=2000):
     return cases, [int(v) for v in exp_bits]
 
 
-def f32_fixed_cases(rng, width, z_exp, start, n_random=1500):
-    """(z, init, nan) for ``F32FixedRound`` and golden ``f32_add_fixed_bits`` results: z at
+def f32_fixed_cases(rng, width, z_exp, start, n_random=1500, scale=1):
+    """(z, init, nan) for ``F32FixedRound`` and golden ``f32_add_fixed_bits`` results (z a
+    multiple of ``scale``: the unit gets z/scale and multiplies): z at
     the width's bounds, zero, small, ties of the final rounding (24 significant bits + a half),
     random; start values (with ``start``): specials, subnormals, values cancelling z exactly,
     starts just above / below the far limit, tiny starts below 2^(z_exp − 26), random."""
@@ -848,6 +849,7 @@ def f32_fixed_cases(rng, width, z_exp, start, n_random=1500):
     cases = []
     for _ in range(n_random):
         z = max(-zmax, min(zmax, rand_z()))
+        z = int(z / scale) * scale if scale > 1 else z
         init = rand_init(z) if start else 0
         cases.append((z, init, int(rng.random() < 0.03)))
     want = [0x7FC00000 if nan else hw.f32_add_fixed_bits(init, z, z_exp) for z, init, nan in cases]

@@ -37,6 +37,7 @@ from ..hierarchy import add_unit
 from .common import BLOCK, check_choice, check_int
 
 __all__ = ["Vmac", "Fp8Vmac", "VmacLane", "DotUnit", "ScaleAccumulate", "Fp8Accumulate",
+           "BlockProduct", "MUTANTS",
            "UNITS", "UNIT_NAMES", "ISOLATION", "DATAPATHS", "DATAPATH_UNITS", "a_layout",
            "w_layout", "term_width", "ACC_WIDTH", "P_UNIT_EXP", "MAX_PAIRS"]
 
@@ -145,6 +146,21 @@ def _reg(m, value, ld, name, shape=None):
     return r
 
 
+_reg_always = _reg
+
+
+def _reg_or_wire(m, value, ld, name, shape=None):
+    """The combinational stand-in of ``_reg`` (units built for the equivalence proof)."""
+    value = Value.cast(value)
+    r = Signal(shape if shape is not None else value.shape(), name=name)
+    m.d.comb += r.eq(value)
+    return r
+
+
+#: deliberately broken variants of the shared unit, for the formal check's negative test
+MUTANTS = ("mask21",)
+
+
 def _inv(v, width: int) -> Value:
     """One's complement of ``v`` zero-extended to ``width`` bits."""
     v = Value.cast(v)
@@ -185,12 +201,15 @@ class DotUnit(wiring.Component):
 
     OUTPUTS = ("d", "carry_save")
 
-    def __init__(self, *, modes, output: str = "d"):
+    def __init__(self, *, modes, output: str = "d", registered: bool = True,
+                 mutant: str | None = None):
         modes = tuple(sorted(set(tuple(u) for u in modes)))
         if not modes or any(u not in UNITS for u in modes):
             raise ValueError(f"modes must be a non-empty subset of {list(UNITS)}, got {modes!r}")
         self.modes = modes
         self.output = check_choice("output", output, self.OUTPUTS)
+        self.registered = registered
+        self.mutant = check_choice("mutant", mutant, (None,) + tuple(MUTANTS))
         self.w_fp8 = any(w8 for w8, _ in modes)
         self.a_fp8 = any(a8 for _, a8 in modes)
         members = {"w": In(operand_layout(self.w_fp8)), "a": In(operand_layout(self.a_fp8)),
@@ -233,12 +252,13 @@ class DotUnit(wiring.Component):
 
     @property
     def unit_key(self):
-        return (self.modes, self.output)
+        return (self.modes, self.output, self.registered, self.mutant)
 
     def elaborate(self, platform):
         m = Module()
         ld_p, ld_t = self.ld[0], self.ld[1]
         T = self.term_bits
+        _reg = _reg_or_wire if not self.registered else _reg_always
         mode1 = _reg(m, self.mode, ld_p, "mode1") if len(self.modes) > 1 else None
         terms, negs = [], []
         for i in range(BLOCK):
@@ -264,6 +284,10 @@ class DotUnit(wiring.Component):
             mask_parts.append(sel.replicate(w - lo))
             lo = w
         mask = Signal(T, name="cmask")
+        if self.mutant == "mask21" and len(widths) > 1:
+            # deliberately broken (formal test): mixed modes complement only 21 of 22 bits
+            mixed = _mode_is(mode1, [u for u in self.modes if term_width(*u) == 22])
+            mask_parts[1] = Cat(mask_parts[1][:13], mask_parts[1][13] & ~mixed)
         m.d.comb += mask.eq(Cat(*mask_parts))
         rows = [terms[i] ^ (mask & negs[i].replicate(T)) for i in range(BLOCK)]
         if self.output == "carry_save":
@@ -285,6 +309,19 @@ class DotUnit(wiring.Component):
         d = fast_add(m, s2, c2, WD, name="dsum").as_signed()
         m.d.comb += self.d.eq(_reg(m, d, self.ld[2], "d3"))
         return m
+
+
+def scale_words(m, d, mm):
+    """X = |D|·mm as two carry-save words (``X_WIDTH`` bits) without a negation adder:
+    partial products of D ⊕ sign(D) (= |D| − sign) plus the row sign·mm. Returns
+    (x1, x2, sign)."""
+    WD = len(d)
+    sgn = d[WD - 1]
+    dx = (d ^ sgn.replicate(WD))[:WD - 1]
+    rows = [(dx & mm[j].replicate(WD - 1)) << j for j in range(8)]
+    rows.append(mm & sgn.replicate(8))
+    x1, x2 = csa_reduce(m, rows, WD - 1 + 8, name="scl")
+    return x1, x2, sgn
 
 
 class ScaleAccumulate(wiring.Component):
@@ -309,14 +346,7 @@ class ScaleAccumulate(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        WD = self.D_WIDTH
-        # ---- scale: X = |D|·mm = (D ^ sgn)·mm + sgn·mm
-        sgn = self.d[WD - 1]
-        dx = (self.d ^ sgn.replicate(WD))[:WD - 1]
-        WX = WD - 1 + 8
-        rows = [(dx & self.mm[j].replicate(WD - 1)) << j for j in range(8)]
-        rows.append(self.mm & sgn.replicate(8))
-        x1, x2 = csa_reduce(m, rows, WX, name="scl")
+        x1, x2, sgn = scale_words(m, self.d, self.mm)
         x1r = _reg(m, x1, self.ld[0], "x1")
         x2r = _reg(m, x2, self.ld[0], "x2")
         neg4 = _reg(m, sgn, self.ld[0], "neg4")
@@ -566,6 +596,65 @@ def _narrow(ops: Value, src_fp8: bool, dst_fp8: bool) -> Value:
         e = ops[se * i:se * i + se]
         parts += [e[0], e[1:1 + db], e[1 + sb:1 + sb + db]]
     return Cat(*parts)
+
+
+class BlockProduct(wiring.Component):
+    """One lane's block product, combinational, for the equivalence proof (verif/formal.py):
+    the lane's stage-0 decoding, its dot-product unit(s) with the pipeline registers replaced
+    by wires, the mode multiplexer and the block-scale step of ``ScaleAccumulate``:
+    ``p`` = P·2^20 = ±(|D|·M_sw·M_sa << s) (signed 48 bits) and ``nan``.
+
+    Parameters: ``datapath`` (as Vmac), ``mode`` (one of ``UNIT_NAMES``: the meta bits are
+    ignored and the pair is taken in that mode, so that a proof can go mode by mode),
+    ``mutant`` (a deliberately broken shared unit, ``MUTANTS``; the proof must fail on it).
+    Ports: ``w`` (a lane's weight block), ``a`` (activation block: codes, scale, meta), ``p``,
+    ``nan``.
+    """
+
+    def __init__(self, *, datapath: str = "shared", mode: str | None = None,
+                 mutant: str | None = None):
+        self.datapath = check_choice("datapath", datapath, DATAPATHS)
+        self.mode = check_choice("mode", mode, (None,) + UNIT_NAMES)
+        self.mutant = check_choice("mutant", mutant, (None,) + tuple(MUTANTS))
+        super().__init__({"w": In(w_lane_layout(False)),
+                          "a": In(data.StructLayout({"codes": 128, "scale": 8, "meta": 1})),
+                          "p": Out(signed(_P_BITS + 1)), "nan": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        units = DATAPATH_UNITS[self.datapath]
+        wl, al = self.w, self.a
+        if self.mode is None:
+            w_meta, a_meta = wl.meta, al.meta
+        else:
+            w8, a8 = UNITS[UNIT_NAMES.index(self.mode)]
+            w_meta, a_meta = Const(w8, 1), Const(a8, 1)
+        mode = Cat(a_meta, w_meta)
+        w_ops = Cat(*decode_block(wl.codes, w_meta, {0, 1}))
+        a_ops = Cat(*decode_block(al.codes, a_meta, {0, 1}))
+        d = Signal(signed(ScaleAccumulate.D_WIDTH), name="d")
+        with m.Switch(mode):
+            for unit_modes in units:
+                unit = DotUnit(modes=unit_modes, registered=False,
+                               mutant=self.mutant if len(unit_modes) > 1 else None)
+                m.submodules[unit.unit_name] = unit
+                m.d.comb += [unit.w.eq(_narrow(w_ops, True, unit.w_fp8)),
+                             unit.a.eq(_narrow(a_ops, True, unit.a_fp8)), unit.mode.eq(mode),
+                             unit.ld.eq(-1)]
+                for u in unit_modes:
+                    with m.Case(UNITS.index(u)):
+                        m.d.comb += d.eq(unit.d)
+        w_ms, w_sh = scale_fields(w_meta, wl.scale)
+        a_ms, a_sh = scale_fields(a_meta, al.scale)
+        mm = (w_ms * a_ms)[:8]
+        shift = (w_sh + a_sh - Cat(Const(0, 3), w_meta + a_meta))[:5]
+        x1, x2, sgn = scale_words(m, d, mm)
+        mag = Signal(_P_BITS, name="pmag")
+        m.d.comb += mag.eq(((x1 + x2) << shift)[:_P_BITS])
+        m.d.comb += [self.p.eq(Mux(sgn, -mag, mag)),
+                     self.nan.eq(block_nan(a_meta, al.codes, al.scale)
+                                 | block_nan(w_meta, wl.codes, wl.scale))]
+        return m
 
 
 # ------------------------------------------------------------------------------------------------

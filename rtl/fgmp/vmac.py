@@ -607,8 +607,9 @@ class BlockProduct(wiring.Component):
     Parameters: ``datapath`` (as Vmac), ``mode`` (one of ``UNIT_NAMES``: the meta bits are
     ignored and the pair is taken in that mode, so that a proof can go mode by mode),
     ``mutant`` (a deliberately broken shared unit, ``MUTANTS``; the proof must fail on it).
-    Ports: ``w`` (a lane's weight block), ``a`` (activation block: codes, scale, meta), ``p``,
-    ``nan``.
+    Ports: ``w`` (a lane's weight block), ``a`` (activation block: codes, scale, meta);
+    ``p``, ``nan``, and the intermediate ``d`` (block sum, units 2^unit_exp(mode)), ``mm``
+    (M_sw·M_sa), ``shift`` (s).
     """
 
     def __init__(self, *, datapath: str = "shared", mode: str | None = None,
@@ -618,7 +619,9 @@ class BlockProduct(wiring.Component):
         self.mutant = check_choice("mutant", mutant, (None,) + tuple(MUTANTS))
         super().__init__({"w": In(w_lane_layout(False)),
                           "a": In(data.StructLayout({"codes": 128, "scale": 8, "meta": 1})),
-                          "p": Out(signed(_P_BITS + 1)), "nan": Out(1)})
+                          "p": Out(signed(_P_BITS + 1)), "nan": Out(1),
+                          "d": Out(signed(ScaleAccumulate.D_WIDTH)), "mm": Out(8),
+                          "shift": Out(5)})
 
     def elaborate(self, platform):
         m = Module()
@@ -648,6 +651,7 @@ class BlockProduct(wiring.Component):
         a_ms, a_sh = scale_fields(a_meta, al.scale)
         mm = (w_ms * a_ms)[:8]
         shift = (w_sh + a_sh - Cat(Const(0, 3), w_meta + a_meta))[:5]
+        m.d.comb += [self.d.eq(d), self.mm.eq(mm), self.shift.eq(shift)]
         x1, x2, sgn = scale_words(m, d, mm)
         mag = Signal(_P_BITS, name="pmag")
         m.d.comb += mag.eq(((x1 + x2) << shift)[:_P_BITS])

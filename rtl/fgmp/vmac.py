@@ -195,7 +195,7 @@ class DotUnit(wiring.Component):
     D by one carry-propagate adder.
 
     Ports: ``w``, ``a`` (``operand_layout``; stage-0 inputs), ``mode`` (2-bit mode index,
-    stage 0), ``ld``; outputs ``d`` (signed ``d_width``, units 2^unit_exp(mode)) or ``s``,
+    stage 0), ``ld``; outputs ``d`` (signed ``d_width`` = 41, units 2^unit_exp(mode)) or ``s``,
     ``c`` (``sum_width`` bits) and ``n_neg`` (5 bits).
     """
 
@@ -235,8 +235,12 @@ class DotUnit(wiring.Component):
 
     @property
     def d_width(self) -> int:
-        """Signed width of D: 13 (FP4xFP4), 27 (mixed), 41 (FP8xFP8)."""
-        return self.term_bits + 5
+        """Signed width of D: 41 bits in every unit (|D| < 2^40 for FP8xFP8). A narrow unit's
+        tree and adder are as wide as the shared unit's (the bits above its terms only carry the
+        correction's constant ones and the sign), so that the shared and split datapaths are
+        the same circuit mode by mode wherever they can be and the equivalence proof
+        (verif/formal.py) is structural instead of a search through two adders."""
+        return ScaleAccumulate.D_WIDTH
 
     @property
     def mode_names(self) -> list[str]:

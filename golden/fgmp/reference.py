@@ -157,17 +157,24 @@ def _block_value_fracs(meta, codes, scale):
 
 
 def ref_vmac(w_blocks, a_blocks, acc: int = 0) -> int:
-    """One lane. w_blocks, a_blocks: lists of (meta, codes[16], scale) -> FP32 bits."""
+    """One lane. w_blocks, a_blocks: lists of (meta, codes[16], scale) -> FP32 bits of
+    acc + Σ P (every P an exact rational), rounded once; NaN in any pair or in acc -> quiet NaN,
+    ±Inf acc stays, an exact zero is +0. No block pair: acc unchanged."""
+    if not w_blocks and not a_blocks:
+        return acc
+    total, nan = Fraction(0), False
     for (wm, wc, ws), (am, ac, as_) in zip(w_blocks, a_blocks, strict=True):
         wv, wb = _block_value_fracs(wm, wc, ws)
         av, ab = _block_value_fracs(am, ac, as_)
         if wv is None or av is None:
-            p = 0x7FC00000
+            nan = True
         else:
-            P = sum((x * y for x, y in zip(wv, av)), Fraction(0)) * wb * ab
-            p = round_frac_to_f32_bits(P)
-        acc = ref_f32_add(acc, p)
-    return acc
+            total += sum((x * y for x, y in zip(wv, av)), Fraction(0)) * wb * ab
+    if nan or ((acc >> 23) & 0xFF == 0xFF and acc & 0x7FFFFF):
+        return 0x7FC00000
+    if (acc >> 23) & 0xFF == 0xFF:
+        return acc
+    return round_frac_to_f32_bits(frac_of_f32(acc) + total)
 
 
 def ref_act_quant(xs, S, fbar, tau: int):

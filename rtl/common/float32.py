@@ -8,6 +8,8 @@ Both follow the golden integer algorithms bit for bit (golden/fgmp/hw.py ``round
   is ``zero_sign``. Hardware: leading-zero count, normalising left shift, (denormalising right
   shift), RNE increment that carries into the exponent field. The subnormal and overflow logic
   is only built when the caller's exponent range can reach it.
+* ``F32FixedRound``: init + z·2^z_exp for a wide exact integer z (an exact accumulator) and an
+  optional FP32 start value, rounded once (golden ``f32_add_fixed_bits``), pipelined.
 * ``f32_add``: a + b on bit patterns. Operands are aligned to the smaller exponent with the
   exponent difference capped at 32 (beyond that the smaller operand is below a quarter ulp of the
   larger, normal, one and the result is the larger operand), added exactly (57-bit magnitude)
@@ -18,13 +20,13 @@ from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.hdl import Value
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .arith import lzc
+from .arith import clog2, csa, csa_reduce, fast_add, lzc
 
 __all__ = ["F32_QNAN", "F32_PINF", "f32_round", "f32_add", "F32Adder", "F32Round",
-           "ADD_FAR_LIMIT"]
+           "ADD_FAR_LIMIT", "F32FixedRound", "stage_names_fixed_round"]
 
 F32_QNAN = 0x7FC00000
 F32_PINF = 0x7F800000
@@ -178,3 +180,209 @@ class F32Round(wiring.Component):
                                         exp_min=self.exp_min, exp_max=self.exp_max,
                                         zero_sign=self.zero_sign))
         return m
+
+
+class F32FixedRound(wiring.Component):
+    """FP32 bits of ``init + scale·z·2^z_exp`` rounded once (RNE), pipelined: the final rounding
+    of an exact (Kulisch-style) accumulator. Golden: ``hw.f32_add_fixed_bits``.
+
+    z = Σ rows (mod 2^width, two's complement, |scale·z| < 2^(width−1)): the words of a
+    carry-save accumulator (``rows`` of them), ANDed with ``capture`` (a registered flag, 1 in
+    the cycle the words hold a finished sum) so that nothing here toggles while the
+    accumulator does; ``ld[0]`` (= capture and the pipeline advancing) loads the first stage.
+    ``scale``: a small odd constant factor (the FP8-only lane's block scale 9·2^2).
+    ``init`` (with ``start``): any FP32 pattern; NaN gives 0x7FC00000, ±Inf itself, an exact
+    zero sum +0 (−0 + 0 = +0); a non-zero sum is never subnormal and never overflows (the frame
+    spans at most 2^(width−1+z_exp), z_exp >= −100). ``nan``: force the quiet NaN (a NaN
+    block pair), sampled with the words.
+
+    Stages (``stage_names``; register k loads when ``ld[k]``, the result is on ``o`` after the
+    last):
+
+    * ``z``: z = Σ rows (carry-save reduction + one adder); without a start value and with
+      scale 1 this stage is merged into ``abs``;
+    * ``frame`` (start value only): the start value, decoded and aligned in ``z`` to z's grid
+      (or, when it has bits below 2^z_exp, z moved to the grid 2^(z_exp−26) and the start
+      value floored with a sticky bit), added exactly: F on width + 27 bits. A start value
+      whose LSB is 2^(width+1+z_exp) or more is returned unchanged (z is below a quarter of
+      its ulp);
+    * ``abs``: the magnitude (two adders for +z and −z, the non-negative one kept; times
+      ``scale`` by shifted copies; |F| by one's complement where the sticky bit says so);
+    * ``normalize``: leading zero bytes, shift by whole bytes, the top 32 bits + sticky, and
+      the leading zeros of the top byte;
+    * ``round``: shift by 0..7, RNE, packing, specials.
+    """
+
+    COARSE = 8          # coarse normalisation by whole bytes (_finish assumes 8)
+    GUARD = 26          # extra frame bits below 2^z_exp for start values with finer bits
+
+    def __init__(self, *, width: int, z_exp: int, rows: int = 2, start: bool = False,
+                 scale: int = 1):
+        if not isinstance(width, int) or not 8 <= width <= 96:
+            raise ValueError(f"width must be an int in 8..96, got {width!r}")
+        if not isinstance(z_exp, int) or not -100 <= z_exp <= 0:
+            raise ValueError(f"z_exp must be an int in -100..0, got {z_exp!r}")
+        if not isinstance(rows, int) or not 1 <= rows <= 12:
+            raise ValueError(f"rows must be an int in 1..12, got {rows!r}")
+        if not isinstance(scale, int) or scale < 1 or scale % 2 == 0 or scale > 255:
+            raise ValueError(f"scale must be an odd int in 1..255, got {scale!r}")
+        self.width, self.z_exp, self.rows, self.start = width, z_exp, rows, bool(start)
+        self.scale = scale
+        members = {"z": In(data.ArrayLayout(width, rows)), "nan": In(1), "capture": In(1),
+                   "ld": In(len(self.stage_names)), "o": Out(32)}
+        if start:
+            members["init"] = In(32)
+        super().__init__(members)
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return stage_names_fixed_round(self.start, self.scale)
+
+    @property
+    def unit_name(self) -> str:
+        return "f32_round_init" if self.start else "f32_round"
+
+    @property
+    def unit_key(self):
+        return (self.width, self.z_exp, self.rows, self.start, self.scale)
+
+    def _reg(self, m, value, ld, name, shape=None):
+        value = Value.cast(value)
+        r = Signal(shape if shape is not None else value.shape(), name=name, reset_less=True)
+        with m.If(ld):
+            m.d.sync += r.eq(value)
+        return r
+
+    def elaborate(self, platform):
+        m = Module()
+        W = self.width
+        ld = {n: self.ld[i] for i, n in enumerate(self.stage_names)}
+        first = self.stage_names[0]
+        gate = self.capture.replicate(W)
+        rows = [self.z[i] & gate for i in range(self.rows)]
+        zs, zc = csa_reduce(m, rows, W, name="zsum") if self.rows > 2 else \
+            (rows + [Const(0, W)])[:2]
+        nan1 = self._reg(m, self.nan, ld[first], "nan1")
+        k = self.scale
+        kbits = [j for j in range(k.bit_length()) if (k >> j) & 1]
+        if not self.start:
+            if k == 1:
+                z = fast_add(m, zs, zc, W, name="z")
+                na, nb = csa(~zs, ~zc, Const(2, 2), W)     # −z = ~zs + ~zc + 2
+                nz = fast_add(m, na, nb, W, name="nz")
+                mag = self._reg(m, Mux(z[W - 1], nz, z), ld["abs"], "mag", W)
+                sign = self._reg(m, z[W - 1], ld["abs"], "sign")
+                nan = nan1
+            else:
+                z1 = self._reg(m, fast_add(m, zs, zc, W, name="zadd"), ld["z"], "z1", W)
+                neg = z1[W - 1]
+                zx = z1 ^ neg.replicate(W)                 # |z| − neg
+                # |z|·k = Σ_j (zx << j) + k·neg
+                mrows = [zx << j for j in kbits] + [Const(k, 8) & neg.replicate(8)]
+                ma, mb = csa_reduce(m, mrows, W, name="zk")
+                mag = self._reg(m, fast_add(m, ma, mb, W, name="zkadd"), ld["abs"], "mag", W)
+                sign = self._reg(m, neg, ld["abs"], "sign")
+                nan = self._reg(m, nan1, ld["abs"], "nan2")
+            self._finish(m, mag, Const(0, 1), sign, Const(self.z_exp, signed(10)), {"nan": nan},
+                         ld["normalize"], ld["round"])
+            return m
+        # ---- with a start value
+        G = self.GUARD
+        WF = W + G + 1
+        z1 = self._reg(m, fast_add(m, zs, zc, W, name="zadd"), ld["z"], "z1", signed(W))
+        init = self.init
+        si, ef, fr = init[31], init[23:31], init[:23]
+        sig = Cat(fr, ef != 0)
+        elsb = Signal(signed(10), name="elsb")           # LSB exponent of the start value
+        m.d.comb += elsb.eq(Mux(ef == 0, 1, ef) - 150)
+        far_lsb = (W - 1) + self.z_exp + 2                 # |z·2^z_exp| < quarter ulp: keep init
+        case_a = elsb >= self.z_exp
+        u = Signal(signed(11), name="ishift")              # left shift of sig onto the frame
+        m.d.comb += u.eq(Mux(case_a, elsb - self.z_exp, elsb - self.z_exp + G))
+        # sig · 2^u with 25 extra low bits: amount u + 25 clamped to [0, W + 25]
+        amt = Signal(range(W + 26), name="iamt")
+        m.d.comb += amt.eq(Mux(u + 25 < 0, 0, Mux(u > W, W + 25, (u + 25)[:clog2(W + 26)])))
+        field = Signal(24 + W + 25, name="ifield")
+        m.d.comb += field.eq(sig << amt)
+        ist = Mux(u + 25 < 0, sig != 0, field[:25] != 0)
+        i_mag = self._reg(m, field[25:], ld["z"], "imag1")
+        i_st = self._reg(m, ist & ~case_a, ld["z"], "ist1")
+        i_neg = self._reg(m, si, ld["z"], "ineg1")
+        i_a = self._reg(m, case_a, ld["z"], "icasea1")
+        special = Signal(name="ispecial")                 # the result is the start value
+        m.d.comb += special.eq((ef == 0xFF) | (elsb >= far_lsb))
+        i_nan = self._reg(m, (ef == 0xFF) & (fr != 0), ld["z"], "inan1")
+        i_keep = self._reg(m, special, ld["z"], "ikeep1")
+        i_bits = self._reg(m, init, ld["z"], "ibits1")
+        # frame: F = scale·z·2^(case A ? 0 : G) + floor(init on the frame)
+        zsh = Mux(i_a, 0, G)
+        frows = [(z1.as_signed() << j) << zsh for j in kbits]
+        frows = [Cat(r, r[-1].replicate(WF))[:WF] for r in frows]   # sign-extended to WF
+        imag_w = Cat(i_mag, Const(0, WF - len(i_mag)))[:WF]
+        frows.append(Mux(i_neg, ~imag_w, imag_w))
+        fa, fb = csa_reduce(m, frows, WF, name="frm", carry_in=[i_neg & ~i_st])
+        F2 = self._reg(m, fast_add(m, fa, fb, WF, name="fadd"), ld["frame"], "frame", WF)
+        st2 = self._reg(m, i_st, ld["frame"], "st2")
+        flags2 = {"nan": self._reg(m, nan1 | i_nan, ld["frame"], "nan2"),
+                  "keep": self._reg(m, i_keep | (z1 == 0), ld["frame"], "keep2"),
+                  "bits": self._reg(m, Mux(i_bits == 0x80000000, 0, i_bits), ld["frame"],
+                                    "bits2"),
+                  "a": self._reg(m, i_a, ld["frame"], "casea2")}
+        # abs: |F| (F < 0 with sticky: |F| − ε = ~F + (1 − ε), so ~F and the sticky bit)
+        neg = F2[WF - 1]
+        negf = fast_add(m, ~F2, 0, WF, carry_in=~st2, name="fneg")
+        mag3 = self._reg(m, Mux(neg, negf, F2)[:WF], ld["abs"], "mag3", WF)
+        sign3 = self._reg(m, neg, ld["abs"], "sign3")
+        st3 = self._reg(m, st2, ld["abs"], "st3")
+        flags3 = {n: self._reg(m, v, ld["abs"], f"{n}3") for n, v in flags2.items()}
+        lsb = Mux(flags3["a"], self.z_exp, self.z_exp - G)
+        self._finish(m, mag3, st3, sign3, lsb, flags3, ld["normalize"], ld["round"])
+        return m
+
+    def _finish(self, m, mag, st_in, sign, lsb_exp, flags, ld_norm, ld_round):
+        """Normalisation (coarse by bytes + the top byte's leading zeros, register ld_norm) and
+        the fine shift, RNE, packing and specials (register ld_round = the output)."""
+        Wm = len(mag)
+        C = self.COARSE
+        nblk = (Wm + C - 1) // C
+        Wp = nblk * C
+        magp = Cat(Const(0, Wp - Wm), mag) if Wp > Wm else mag     # padded below
+        blk_nz = Cat(*[magp[C * j:C * j + C] != 0 for j in range(nblk)])
+        lzb = lzc(m, blk_nz, name="lzb")                   # leading zero bytes (nblk if 0)
+        lzb8 = Cat(Const(0, 3), lzb)                       # 8·lzb (C = 8)
+        sh = Signal(Wp + 32, name="coarse")
+        m.d.comb += sh.eq(Cat(Const(0, 32), magp) << lzb8)
+        top = sh[Wp:Wp + 32]                               # top 32 bits after the byte shift
+        lzf = lzc(m, top[32 - C:], name="lzf")             # 0..7 (8 only for a zero value)
+        n_top = self._reg(m, top, ld_norm, "ntop")
+        n_lzf = self._reg(m, lzf[:3], ld_norm, "nlzf")
+        n_st = self._reg(m, (sh[:Wp] != 0) | st_in, ld_norm, "nst")
+        # exponent field − 1 of the result: the top bit of n_top weighs
+        # 2^(lsb + Wm − 1 − 8·lzb) (mag is padded below), then lzf more
+        n_eb = self._reg(m, (lsb_exp + (Wm - 1) - lzb8 - lzf + 126).as_signed()[:12], ld_norm,
+                         "neb", signed(12))
+        n_sign = self._reg(m, sign, ld_norm, "nsign")
+        n_zero = self._reg(m, lzb == nblk, ld_norm, "nzero")
+        n_flags = {k: self._reg(m, v, ld_norm, f"n{k}") for k, v in flags.items()}
+        fine = Signal(32, name="fine")
+        m.d.comb += fine.eq((n_top << n_lzf)[:32])
+        q = fine[8:32]                                     # 24 bits, hidden bit at q[23]
+        guard = fine[7]
+        sticky = (fine[:7] != 0) | n_st
+        up = guard & (sticky | q[0])
+        qr = fast_add(m, q, 0, 25, carry_in=up, name="qr")
+        # field = eb + 1 (+1 more when the rounding carried out of 24 bits: qr = 2^24)
+        e1, e2 = (n_eb + 1)[:8], (n_eb + 2)[:8]
+        res = Mux(n_zero, 0, Cat(qr[:23], Mux(qr[24], e2, e1), n_sign))
+        if "keep" in n_flags:
+            res = Mux(n_flags["keep"], n_flags["bits"], res)
+        res = Mux(n_flags["nan"], F32_QNAN, res)
+        out = self._reg(m, res, ld_round, "out", 32)
+        m.d.comb += self.o.eq(out)
+
+
+def stage_names_fixed_round(start: bool, scale: int = 1) -> tuple[str, ...]:
+    """Register stages of ``F32FixedRound`` for a configuration."""
+    if start:
+        return ("z", "frame", "abs", "normalize", "round")
+    return (("abs",) if scale == 1 else ("z", "abs")) + ("normalize", "round")

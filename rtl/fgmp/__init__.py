@@ -3,16 +3,18 @@ all-FP8 VMAC baseline, and the activation quantization unit."""
 from ..registry import block
 from .act_quant import ActQuantUnit
 from .common import BLOCK, BLOCK_LAYOUT, FP8_SCALE_CODE
-from .vmac import ISOLATION, UNITS, Fp8Vmac, Vmac
+from .vmac import DATAPATHS, ISOLATION, UNITS, Fp8Vmac, Vmac
 
 __all__ = ["Vmac", "Fp8Vmac", "ActQuantUnit", "BLOCK", "BLOCK_LAYOUT", "FP8_SCALE_CODE",
-           "ISOLATION", "UNITS"]
+           "ISOLATION", "UNITS", "DATAPATHS"]
 
 
 @block("vmac")
-def vmac(*, lanes: int = 4, isolation: str = "hold", acc_init: bool = False):
-    """FGMP VMAC: L lanes x 4 FP4/FP8 dot-product units, exact block sums, FP32 accumulate."""
-    return Vmac(lanes=lanes, isolation=isolation, acc_init=acc_init)
+def vmac(*, lanes: int = 4, datapath: str = "shared", isolation: str = "hold",
+         acc_init: bool = False):
+    """FGMP VMAC: L lanes x FP4/FP8 dot products (shared / shared_fp4 / split datapath), exact
+    block sums and accumulation, one FP32 rounding per dot product; pipelined."""
+    return Vmac(lanes=lanes, datapath=datapath, isolation=isolation, acc_init=acc_init)
 
 
 @block("fp8_vmac")

@@ -11,16 +11,19 @@ from verif.runner import run_cocotb
 
 DEFAULTS = [("vmac", {}), ("fp8_vmac", {}), ("act_quant", {})]
 
+# every VMAC datapath (the default is "shared") and isolation choice at least once
 VARIANTS = [
-    ("vmac", {"lanes": 1, "isolation": "and", "acc_init": True}),
-    ("vmac", {"lanes": 3, "isolation": "none"}),
+    ("vmac", {"lanes": 1, "datapath": "split", "isolation": "and", "acc_init": True}),
+    ("vmac", {"lanes": 3, "datapath": "split", "isolation": "hold"}),
+    ("vmac", {"lanes": 2, "datapath": "shared_fp4", "isolation": "none"}),
     ("fp8_vmac", {"lanes": 2, "acc_init": True}),
     ("act_quant", {"score_out": False}),
 ]
 
 SLOW = [
-    ("vmac", {"lanes": 8, "isolation": "hold", "acc_init": True}),
-    ("vmac", {"lanes": 2, "isolation": "and"}),
+    ("vmac", {"lanes": 8, "acc_init": True}),
+    ("vmac", {"lanes": 2, "datapath": "split", "isolation": "none"}),
+    ("vmac", {"lanes": 1, "datapath": "shared_fp4", "isolation": "hold", "acc_init": True}),
 ]
 
 

@@ -14,6 +14,7 @@ from golden.fgmp import (BLOCK, FP8_SCALE_CODE, TAU_FORCE_FP8, TAU_FORCE_NVFP4, 
                          act_quant, act_quant_blocks, bus_to_codes, codes_to_bus, f32_add_bits,
                          quantize_fp8, quantize_mixed, quantize_nvfp4, round_to_f32_bits,
                          tau_to_fixed, vmac)
+from golden.fgmp import hw
 from golden.fgmp.hw import _act_candidates, act_values_fast
 from golden.fgmp import reference as R
 
@@ -208,6 +209,101 @@ def test_vmac_trace_and_quantized_dot_product():
     y = bits_to_f32(out).double() * wq.tensor_scale * aq.tensor_scale
     ref = wq.dequantize(torch.float64) @ aq.dequantize(torch.float64)
     assert torch.allclose(y, ref, rtol=1e-6, atol=1e-9)
+
+
+def test_f32_add_fixed_matches_fraction_reference():
+    """init + z·2**-20 rounded once (the accumulator's final rounding) against Fraction, on
+    random and adversarial operands: subnormal/huge/zero starts, z at the |Σ P| < 2**43 bound,
+    exact cancellation, ties of the final rounding."""
+    rng = random.Random(21)
+    inits = _special_bits(rng, 3000) + [0x7FC00000, 0xFFC00001, 0x7F800001]
+    for n, b in enumerate(inits):
+        kind = n % 6
+        if kind == 0:
+            z = rng.randrange(-(1 << 63) + 1, 1 << 63)
+        elif kind == 1:
+            z = rng.randrange(-(1 << 20), 1 << 20)
+        elif kind == 2:
+            z = 0
+        elif kind == 3 and (b >> 23) & 0xFF != 0xFF:       # cancel init exactly where possible
+            v = R.frac_of_f32(b) * (1 << 20)
+            z = -int(v) if v.denominator == 1 else rng.randrange(-5, 6)
+        elif kind == 4:                                     # tie: z = odd half-ulp patterns
+            z = ((1 << 24) + 1) << rng.randrange(0, 38) | 0
+            z = -z if rng.random() < 0.5 else z
+        else:
+            z = rng.choice([1, -1, (1 << 63) - 1, -(1 << 63) + 1, 1 << 43, -(1 << 43)])
+        ef, fr = (b >> 23) & 0xFF, b & 0x7FFFFF
+        if ef == 0xFF:
+            want = QNAN if fr else b
+        else:
+            want = R.round_frac_to_f32_bits(R.frac_of_f32(b) + Fraction(z, 1 << 20))
+        assert hw.f32_add_fixed_bits(b, z) == want, (hex(b), z)
+    assert hw.f32_add_fixed_bits(0x80000000, 0) == 0            # -0 + 0 = +0
+    assert hw.f32_add_fixed_bits(0x00000001, 0) == 0x00000001   # subnormal start kept
+    assert hw.f32_add_fixed_bits(0x7F7FFFFF, (1 << 63) - 1) == 0x7F7FFFFF   # never overflows
+
+
+def test_vmac_rounds_once_not_per_block_pair():
+    """The contract changed (issue 11) from per-pair FP32 rounding + sequential FP32 adds to one
+    rounding of the exact sum: a dot product where the two differ, checked against both."""
+    # P0 = 3·448²·36 = 21676032 (ulp 2), then twice 1·2**-6·36 = 0.5625 (below half an ulp each,
+    # so sequential FP32 accumulation drops both; their exact sum 1.125 rounds P0 up by 2)
+    big = (1, [0x7E] * 3 + [0] * 13, 0x4C)
+    W = [[big, (1, [0x38] + [0] * 15, 0x4C), (1, [0x38] + [0] * 15, 0x4C)]]
+    A = [big, (1, [0x08] + [0] * 15, 0x4C), (1, [0x08] + [0] * 15, 0x4C)]
+    out = vmac(_to_blocks(W), _a_blocks(A)).tolist()
+    exact = R.ref_vmac(W[0], A)
+    seq = 0
+    for w, a in zip(W[0], A):
+        seq = R.ref_f32_add(seq, R.ref_vmac([w], [a]))
+    assert out == [exact] == [R.f32_bits(21676034.0)] and seq == R.f32_bits(21676032.0)
+    # exact cancellation of a long sequence: always +0 now
+    rng = random.Random(5)
+    seqp = [(_rand_block(rng, rng.random() < 0.5), _rand_block(rng, rng.random() < 0.5))
+            for _ in range(40)]
+    negd = [((m, [c ^ (0x80 if m else 0x8) for c in cs], sc), a) for (m, cs, sc), a in seqp]
+    ws = [w for w, _ in seqp + negd]
+    As = [a for _, a in seqp + negd]
+    assert vmac(_to_blocks([ws]), _a_blocks(As)).tolist() == [0] == [R.ref_vmac(ws, As)]
+
+
+def test_vmac_long_random_against_fraction():
+    """Long dot products (T up to 300), random formats, random/special start values."""
+    rng = random.Random(17)
+    for _ in range(6):
+        L, T = 3, rng.randint(100, 300)
+        W = [[_rand_block(rng, rng.random() < 0.4, adversarial=rng.random() < 0.3)
+              for _ in range(T)] for _ in range(L)]
+        A = [_rand_block(rng, rng.random() < 0.4) for _ in range(T)]
+        acc = _special_bits(rng, L)
+        out = vmac(_to_blocks(W), _a_blocks(A), torch.tensor(acc)).tolist()
+        assert out == [R.ref_vmac(W[l], A, acc[l]) for l in range(L)]
+        tr = vmac(_to_blocks(W), _a_blocks(A), torch.tensor(acc), trace=True)
+        t = rng.randrange(T)
+        assert tr[t].tolist() == [R.ref_vmac(W[l][:t + 1], A[:t + 1], acc[l]) for l in range(L)]
+
+
+def test_vmac_block_products_and_pair_limit():
+    rng = random.Random(2)
+    W = [[_rand_block(rng, rng.random() < 0.5) for _ in range(20)] for _ in range(2)]
+    A = [_rand_block(rng, rng.random() < 0.5) for _ in range(20)]
+    p, nan = hw.block_products(_to_blocks(W), _a_blocks(A))
+    for l in range(2):
+        for t in range(20):
+            wv, wb = R._block_value_fracs(*W[l][t])
+            av, ab = R._block_value_fracs(*A[t])
+            exact = sum((x * y for x, y in zip(wv, av)), Fraction(0)) * wb * ab
+            assert Fraction(int(p[l, t]), 1 << 20) == exact and not nan[l, t]
+            assert abs(int(p[l, t])) < 1 << 47
+    blk = (0, [0] * 16, 0)
+    T = hw.MAX_PAIRS + 1
+    with pytest.raises(ValueError, match="block pairs"):
+        vmac(Blocks(torch.zeros(1, T, dtype=torch.bool), torch.zeros(1, T, 16, dtype=torch.int64),
+                    torch.zeros(1, T, dtype=torch.int64)),
+             Blocks(torch.zeros(T, dtype=torch.bool), torch.zeros(T, 16, dtype=torch.int64),
+                    torch.zeros(T, dtype=torch.int64)))
+    del blk
 
 
 def test_vmac_bad_input():

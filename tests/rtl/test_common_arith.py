@@ -3,7 +3,10 @@ algorithms: FP32 adder (specials x specials, cancellation, ties at every exponen
 subnormals, overflow, random) vs ``hw.f32_add_bits``; FP32 rounding vs
 ``hw.round_to_f32_bits`` in the VMAC's range and the adder's full range; small-float rounding
 vs ``golden.formats.encode`` (every significand x every exponent around the format's range);
-leading-zero count, squarer, divide-by-3 prefix and signed sum exhaustively or at random."""
+leading-zero count, squarer, divide-by-3 prefix and signed sum exhaustively or at random;
+carry-save reduction; the pipelined final rounding of the exact accumulators (``F32FixedRound``,
+with and without a start value, the sum split into random carry-save words) vs
+``hw.f32_add_fixed_bits``."""
 import random
 
 import pytest
@@ -12,11 +15,11 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.formats import E2M1, E4M3
-from rtl.common import (F32Adder, F32Round, MinifloatRound, div3_prefix, lzc, signed_sum,
-                        square)
-from verif.amaranth_sim import run_comb
-from verif.vectors.fgmp import (f32_add_expected, f32_add_pairs, f32_round_cases,
-                                minifloat_round_cases)
+from rtl.common import (F32Adder, F32FixedRound, F32Round, MinifloatRound, csa_reduce,
+                        div3_prefix, lzc, signed_sum, square)
+from verif.amaranth_sim import run_clocked, run_comb
+from verif.vectors.fgmp import (f32_add_expected, f32_add_pairs, f32_fixed_cases,
+                                f32_round_cases, minifloat_round_cases)
 
 
 def _diff(vectors, got, want, fmt=hex):
@@ -133,6 +136,79 @@ def test_integer_helpers():
         assert ss == want, (hex(mag), bin(neg), ss, want)
 
 
+@pytest.mark.parametrize("width,z_exp,rows,start,scale", [
+    (64, -20, 2, False, 1),   # vmac: 64-bit two's complement carry-save accumulator
+    (61, -16, 5, False, 9),   # fp8_vmac: 9·(acc − N·(2^36 − 1)), the bracket as 5 rows
+    (64, -20, 2, True, 1),    # acc_init
+    (61, -16, 5, True, 9),
+])
+def test_f32_fixed_round_matches_golden(width, z_exp, rows, start, scale):
+    rng = random.Random(width + rows + start)
+    cases, want = f32_fixed_cases(rng, width, z_exp, start, n_random=300, scale=scale)
+    dut = F32FixedRound(width=width, z_exp=z_exp, rows=rows, start=start, scale=scale)
+    split = []
+    for z, init, nan in cases:          # z/scale as `rows` random words (sum mod 2^width)
+        z //= scale
+        words = [rng.getrandbits(width) for _ in range(rows - 1)]
+        split.append(words + [(z - sum(words)) % (1 << width)])
+    got = []
+    n_st = len(dut.stage_names)
+
+    async def bench(ctx):
+        ctx.set(dut.ld, (1 << n_st) - 1)
+        ctx.set(dut.capture, 1)
+        outs = []
+        for i in range(len(cases) + n_st):
+            if i < len(cases):
+                for j, word in enumerate(split[i]):
+                    ctx.set(dut.z[j], word)
+                if start:
+                    ctx.set(dut.init, cases[i][1])
+                ctx.set(dut.nan, cases[i][2])
+            await ctx.tick()
+            outs.append(ctx.get(dut.o))
+        got.extend(outs[n_st - 1:n_st - 1 + len(cases)])
+
+    run_clocked(dut, bench)
+    assert got == want, _diff([(z, hex(i)) for z, i, _ in cases], got, want)
+    # the interesting classes occur
+    assert 0 in want and 0x7FC00000 in want
+    if start:
+        assert any(i == w for (_, i, _), w in zip(cases, want) if i not in (0, 0x80000000))
+
+
+class _Csa(wiring.Component):
+    def __init__(self, n, width, n_cin):
+        self.n, self.width, self.n_cin = n, width, n_cin
+        super().__init__({"x": In(n * width), "cin": In(max(1, n_cin)), "s": Out(width),
+                          "c": Out(width)})
+
+    def elaborate(self, platform):
+        m = Module()
+        rows = [self.x[self.width * i:self.width * (i + 1)] for i in range(self.n)]
+        s, c = csa_reduce(m, rows, self.width, carry_in=[self.cin[i] for i in range(self.n_cin)])
+        m.d.comb += [self.s.eq(s), self.c.eq(c)]
+        return m
+
+
+@pytest.mark.parametrize("n,n_cin", [(1, 0), (2, 2), (3, 1), (4, 2), (9, 0), (18, 1), (5, 4)])
+def test_csa_reduce(n, n_cin):
+    rng = random.Random(n)
+    W = 12
+    dut = _Csa(n, W, n_cin)
+    vecs = [(rng.getrandbits(n * W), rng.getrandbits(max(1, n_cin))) for _ in range(300)]
+    vecs += [((1 << (n * W)) - 1, (1 << max(1, n_cin)) - 1), (0, 0)]
+
+    def drive(ctx, v):
+        ctx.set(dut.x, v[0])
+        ctx.set(dut.cin, v[1])
+
+    got = run_comb(dut, drive, lambda ctx: (ctx.get(dut.s) + ctx.get(dut.c)) % (1 << W), vecs)
+    want = [(sum((x >> (W * i)) & ((1 << W) - 1) for i in range(n))
+             + sum((ci >> i) & 1 for i in range(n_cin))) % (1 << W) for x, ci in vecs]
+    assert got == want
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"width": 0}, "width"), ({"width": 65}, "width"), ({"exp_min": 5, "exp_max": 4}, "range"),
 ])
@@ -191,3 +267,13 @@ def test_bit_heaps_and_carry_select_adders():
 def test_dadda_levels():
     from rtl.common.adders import dadda_levels
     assert [dadda_levels(h) for h in (1, 2, 3, 4, 6, 7, 9, 10, 63, 64)] == [0, 0, 1, 2, 3, 4, 4, 5, 9, 10]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"width": 7, "z_exp": -20}, "width"), ({"width": 64, "z_exp": 3}, "z_exp"),
+    ({"width": 64, "z_exp": -20, "rows": 0}, "rows"),
+    ({"width": 64, "z_exp": -20, "scale": 4}, "scale"),
+])
+def test_f32_fixed_round_rejects_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        F32FixedRound(**kwargs)

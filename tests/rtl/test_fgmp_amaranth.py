@@ -107,32 +107,41 @@ def check_act(groups, results, score_out=True):
 # VMAC
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("isolation", ["hold", "and", "none"])
-def test_vmac_modes_bit_exact_and_timing(isolation):
+#: every datapath, and the isolation choices of the multi-unit ones
+VARIANTS = [("shared", "hold"), ("shared_fp4", "hold"), ("shared_fp4", "and"), ("split", "hold"),
+            ("split", "and"), ("split", "none")]
+
+
+@pytest.mark.parametrize("datapath,isolation", VARIANTS)
+def test_vmac_modes_bit_exact_and_timing(datapath, isolation):
     rng = random.Random(1)
     st = V.concat(*[V.mode_stream(rng, 2, mode, n_cycles=12, max_seg=3) for mode in V.MODES])
-    dut = Vmac(lanes=2, isolation=isolation)
+    dut = Vmac(lanes=2, datapath=datapath, isolation=isolation)
     outs, takes, out_cycles = run_vmac(dut, st)
     check_vmac(st, outs)
     assert takes == list(range(len(st))), "not one block pair per cycle"
     assert out_cycles == [takes[e] + dut.latency for _, e in st.segments()]
+    assert dut.latency == len(dut.stages)
 
 
-def test_vmac_extremes_zero_nan_random():
+@pytest.mark.parametrize("datapath", ["shared", "shared_fp4", "split"])
+def test_vmac_extremes_zero_nan_random(datapath):
     rng = random.Random(3)
     st = V.concat(V.extreme_stream(rng, 1), V.zero_stream(rng, 1), V.nan_stream(rng, 1),
                   V.random_stream(rng, 1, p=0.7, n_cycles=40, max_seg=8, junk=True))
-    outs, _, _ = run_vmac(Vmac(lanes=1), st)
+    outs, _, _ = run_vmac(Vmac(lanes=1, datapath=datapath), st)
     check_vmac(st, outs)
 
 
-def test_vmac_acc_init_and_backpressure():
+@pytest.mark.parametrize("block", ["vmac", "fp8_vmac"])
+def test_vmac_acc_init_and_backpressure(block):
     rng = random.Random(4)
-    st = V.concat(V.acc_init_stream(rng, 2), V.random_stream(rng, 2, p=0.5, n_cycles=30,
-                                                             max_seg=2))
+    fp8 = block == "fp8_vmac"
+    st = V.concat(V.acc_init_stream(rng, 2, fp8), V.random_stream(rng, 2, p=0.5, n_cycles=30,
+                                                                   max_seg=2, fp8_only=fp8))
     ready = random.Random(5)
-    outs, _, _ = run_vmac(Vmac(lanes=2, acc_init=True), st, acc_init=True,
-                          o_ready=lambda c: ready.random() < 0.3)
+    dut = Fp8Vmac(lanes=2, acc_init=True) if fp8 else Vmac(lanes=2, acc_init=True)
+    outs, _, _ = run_vmac(dut, st, acc_init=True, o_ready=lambda c: ready.random() < 0.3)
     check_vmac(st, outs, acc_init=True)
 
 
@@ -141,8 +150,9 @@ def test_fp8_vmac_bit_exact_meta_ignored():
     st = V.concat(V.mode_stream(rng, 3, "fp8xfp8", n_cycles=20, max_seg=4),
                   V.extreme_stream(rng, 3, fp8_only=True), V.nan_stream(rng, 3, fp8_only=True))
     dut = Fp8Vmac(lanes=3)
-    outs, _, _ = run_vmac(dut, st)
+    outs, takes, out_cycles = run_vmac(dut, st)
     check_vmac(st, outs)
+    assert out_cycles == [takes[e] + dut.latency for _, e in st.segments()]
     # meta bits are ignored: clearing them changes nothing
     dut = Fp8Vmac(lanes=3)
     aw = V.clear_meta(st.a_words(), dut.a.payload.shape())
@@ -154,10 +164,11 @@ def test_fp8_vmac_bit_exact_meta_ignored():
     assert outs2 == outs
 
 
-@pytest.mark.parametrize("isolation", ["hold", "and"])
-def test_vmac_operand_isolation(isolation):
+@pytest.mark.parametrize("datapath,isolation", [("split", "hold"), ("split", "and"),
+                                                ("shared_fp4", "hold")])
+def test_vmac_operand_isolation(datapath, isolation):
     """Lane 0 only ever uses FP4×FP4 after the first cycles; lane 1 cycles through all modes.
-    Unselected units' operands must not change (hold) or stay 0 (and)."""
+    An unselected unit's operands (and tree words) must not change (hold) or be 0 (and)."""
     rng = random.Random(7)
     st = V.VmacStream(2)
     for t in range(40):
@@ -166,40 +177,42 @@ def test_vmac_operand_isolation(isolation):
         w1 = int(rng.random() < 0.5)
         st.add(V.rand_block(rng, a8), [V.rand_block(rng, w0), V.rand_block(rng, w1)],
                t % 5 == 4 or t == 39, "iso")
-    dut = Vmac(lanes=2, isolation=isolation)
+    dut = Vmac(lanes=2, datapath=datapath, isolation=isolation)
     seen = {}
 
     def probe(ctx, cyc):
-        for (lane, unit), (w_op, a_op, d) in dut.unit_probes.items():
-            seen.setdefault((lane, unit), []).append(
-                (cyc, ctx.get(w_op), ctx.get(a_op), ctx.get(d)))
+        for (lane, mode), (w_op, a_op, s, c) in dut.unit_probes.items():
+            seen.setdefault((lane, mode), []).append(
+                (cyc, ctx.get(w_op.as_value()), ctx.get(a_op.as_value()), ctx.get(s),
+                 ctx.get(c)))
 
     outs, _, _ = run_vmac(dut, st, probe=probe)
     check_vmac(st, outs)
-    # which (lane, unit) was selected at each stage-1 cycle: cycle c holds block pair c - 1
-    mode = {}
-    for t in range(len(st)):
-        a8 = st.a[t][0]
-        for lane in range(2):
-            mode[(lane, t + 1)] = V.MODES[2 * st.w[t][lane][0] + a8]
-    for (lane, unit), trace in seen.items():
+    def selects(lane, t, mode):
+        unit = dut.unit_probes[(lane, mode)]
+        pair = V.MODES[2 * st.w[t][lane][0] + st.a[t][0]]
+        return dut.unit_probes[(lane, pair)][0] is unit[0]
+
+    for (lane, mode), trace in seen.items():
         prev = None
-        for cyc, w, a, d in trace:
-            sel = mode.get((lane, cyc))
-            if isolation == "and" and sel is not None and sel != unit:
-                assert (w, a, d) == (0, 0, 0), f"lane {lane} {unit} not zeroed at {cyc}"
-            if isolation == "hold" and prev is not None and sel != unit:
-                assert (w, a, d) == prev, f"lane {lane} {unit} toggled while unused at {cyc}"
-            prev = (w, a, d)
-    # lane 0 used only FP4xFP4 after cycle 5: its FP8xFP8 unit is frozen from then on
-    frozen = [x[1:] for x in seen[(0, "fp8xfp8")] if x[0] >= 6]
-    assert len(set(frozen)) == 1
+        for cyc, w, a, s, c in trace:
+            if isolation == "and" and cyc < len(st) and not selects(lane, cyc, mode):
+                assert (w, a) == (0, 0), f"lane {lane} {mode} not zeroed at {cyc}"
+            # hold: the operand registers at cycle c hold block pair c - 1 if it selected the unit
+            if isolation == "hold" and prev is not None and 1 <= cyc <= len(st) and \
+                    not selects(lane, cyc - 1, mode):
+                assert (w, a) == prev[:2], f"lane {lane} {mode} operands changed at {cyc}"
+            prev = (w, a, s, c)
+    # lane 0 used only FP4xFP4 after block pair 3: its FP8xFP8 unit is frozen from then on
+    frozen = {x[1:] for x in seen[(0, "fp8xfp8")] if x[0] >= 4 + dut.latency}
+    assert len(frozen) == 1
 
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"lanes": 0}, "lanes"), ({"lanes": 65}, "lanes"), ({"lanes": True}, "lanes"),
-    ({"lanes": "4"}, "lanes"), ({"isolation": "gate"}, "isolation"),
-    ({"acc_init": 1}, "acc_init"),
+    ({"lanes": "4"}, "lanes"), ({"isolation": "gate", "datapath": "split"}, "isolation"),
+    ({"acc_init": 1}, "acc_init"), ({"datapath": "unified"}, "datapath"),
+    ({"datapath": "shared", "isolation": "and"}, "multi-unit"),
 ])
 def test_vmac_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -215,9 +228,14 @@ def test_fp8_vmac_rejects_bad_parameters():
 
 def test_vmac_properties_and_metadata():
     v = Vmac()
-    assert v.latency == 5 and v.lanes == 4 and v.modes == list(V.MODES)
-    assert v.d_widths == {"fp4xfp4": 13, "fp4xfp8": 27, "fp8xfp4": 27, "fp8xfp8": 41}
-    assert Fp8Vmac().modes == ["fp8xfp8"]
+    assert v.lanes == 4 and v.modes == list(V.MODES) and v.datapath == "shared"
+    assert v.stages == ["products", "tree", "sum", "scale", "accumulate", "abs", "normalize",
+                        "round"] and v.latency == 8
+    assert Vmac(datapath="split").latency == 9          # + per-unit operand registers (hold)
+    assert Vmac(acc_init=True).latency == 10            # + start value alignment and frame
+    assert Fp8Vmac().modes == ["fp8xfp8"] and Fp8Vmac().latency == 6
+    assert v.dot_units == [list(V.MODES)]
+    assert Vmac(datapath="split").dot_units == [[m] for m in V.MODES]
     gen = elaborate("vmac", {"lanes": 2})
     meta = gen.metadata()
     ports = {p["name"]: p for p in meta["ports"]}
@@ -225,7 +243,8 @@ def test_vmac_properties_and_metadata():
     assert ports["a__payload"]["width"] == a_layout().size == 138
     assert ports["w__payload"]["width"] == 2 * w_lane_layout(False).size == 2 * 137
     assert ports["o__payload"]["width"] == 64
-    assert meta["latency"] == 5 and meta["isolation"] == "hold"
+    assert meta["latency"] == 8 and meta["datapath"] == "shared"
+    assert meta["stages"] == v.stages and meta["max_pairs"] == 1 << 16
 
 
 # ------------------------------------------------------------------------------------------------

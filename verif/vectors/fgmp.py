@@ -32,7 +32,7 @@ __all__ = [
     "acc_init_stream", "concat", "ActGroup", "unpack_act_out", "act_threshold_groups",
     "act_zero_group", "act_tie_groups", "act_saturation_groups", "act_subnormal_groups",
     "act_special_group", "act_random_groups", "f32_add_pairs", "f32_round_cases",
-    "minifloat_round_cases", "f32_bits", "f32_value",
+    "minifloat_round_cases", "f32_fixed_cases", "f32_bits", "f32_value",
 ]
 
 BLOCK = 16
@@ -798,6 +798,63 @@ def f32_round_cases(rng, width, exp_min, exp_max, n_random=2000):
     zneg = torch.tensor([bool(c[3]) for c in cases])
     exp_bits = hw.round_to_f32_bits(n, e, zero_neg=zneg).tolist()
     return cases, [int(v) for v in exp_bits]
+
+
+def f32_fixed_cases(rng, width, z_exp, start, n_random=1500, scale=1):
+    """(z, init, nan) for ``F32FixedRound`` and golden ``f32_add_fixed_bits`` results (z a
+    multiple of ``scale``: the unit gets z/scale and multiplies): z at
+    the width's bounds, zero, small, ties of the final rounding (24 significant bits + a half),
+    random; start values (with ``start``): specials, subnormals, values cancelling z exactly,
+    starts just above / below the far limit, tiny starts below 2^(z_exp − 26), random."""
+    zmax = (1 << (width - 1)) - 1
+    far = width + 1 + z_exp                    # start LSB exponent beyond which z is ignored
+    specials = [0, 0x80000000, 1, 0x80000001, 0x007FFFFF, 0x00800000, 0x7F7FFFFF, 0xFF7FFFFF,
+                0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001, 0x7F800001, 0x3F800000]
+
+    def rand_z():
+        r = rng.random()
+        if r < 0.15:
+            return rng.choice([0, 1, -1, zmax, -zmax, zmax - 1, 1 << (width - 2)])
+        if r < 0.4:                              # ties / near ties at a random binade
+            top = rng.randint(25, width - 2)
+            v = ((1 << 24) | rng.getrandbits(24)) << (top - 24)
+            v = (v >> (top - 24) << (top - 24)) | (1 << (top - 25))
+            v += rng.choice([0, 0, 1, -1])
+            return v if rng.random() < 0.5 else -v
+        bits = rng.randint(1, width - 1)
+        v = rng.getrandbits(bits)
+        return v if rng.random() < 0.5 else -v
+
+    def rand_init(z):
+        r = rng.random()
+        if r < 0.15:
+            return rng.choice(specials)
+        if r < 0.3:                              # cancel z exactly where it is on the grid
+            v = -z
+            if v == 0:
+                return 0
+            k = (abs(v).bit_length() - 24) if abs(v).bit_length() > 24 else 0
+            v = (v >> k) << k if v > 0 else -((-v >> k) << k)
+            return f32_bits(math.ldexp(v, z_exp))
+        if r < 0.45:                             # around the far limit
+            e = far + rng.choice([-3, -2, -1, 0, 1]) + 127 + 23
+            return (rng.getrandbits(1) << 31) | (min(254, max(1, e)) << 23) | rng.getrandbits(23)
+        if r < 0.6:                              # tiny: bits far below the z grid
+            e = rng.randint(0, max(1, z_exp - 26 + 127 + 23))
+            return (rng.getrandbits(1) << 31) | (e << 23) | rng.getrandbits(23)
+        if r < 0.75:                             # bits just below 2^z_exp
+            e = z_exp + 127 + rng.randint(-30, 23)
+            return (rng.getrandbits(1) << 31) | (max(0, e) << 23) | rng.getrandbits(23)
+        return rng.getrandbits(32)
+
+    cases = []
+    for _ in range(n_random):
+        z = max(-zmax, min(zmax, rand_z()))
+        z = int(z / scale) * scale if scale > 1 else z
+        init = rand_init(z) if start else 0
+        cases.append((z, init, int(rng.random() < 0.03)))
+    want = [0x7FC00000 if nan else hw.f32_add_fixed_bits(init, z, z_exp) for z, init, nan in cases]
+    return cases, want
 
 
 def minifloat_round_cases(rng, width=5, n_random=3000, emin=-6, fmt=E4M3):

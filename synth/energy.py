@@ -13,6 +13,8 @@ import time
 from typing import Any
 
 from infra.cache import cache_key, cached_json
+from rtl.generate import elaborate
+from verif.payload import signature_shapes
 
 from .flow import ROOT, load_library
 from .gatesim import GateSim, StreamHarness, energy
@@ -78,7 +80,8 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
 def _measure(result, stimulus, args, props, liberty, glitches, synthetic) -> dict[str, Any]:
     t0 = time.monotonic()
     lib = load_library(liberty)
-    wl = make_workload(stimulus, props, args, synthetic=synthetic)
+    shapes = signature_shapes(elaborate(result["block"], result["params"]).component.signature)
+    wl = make_workload(stimulus, props, args, shapes=shapes, synthetic=synthetic)
     net = Netlist.load(ROOT / result["work_dir"] / "mapped.json", lib, result["block"])
     sim = GateSim(net, glitches=glitches)
     for port, value in wl.constants.items():

@@ -134,40 +134,23 @@ def _fineq_tiles(rows: int, cols: int, tiles: int, vectors: int, seed: int, synt
     return out, data["provenance"]
 
 
-def fineq_array(props: dict, *, tiles: int = 3, vectors: int = 64, seed: int = 1,
+def fineq_array(props: dict, *, shapes: dict, tiles: int = 3, vectors: int = 64, seed: int = 1,
                 synthetic: bool = False) -> Workload:
+    """``tiles`` real weight tiles (rows x cols) x ``vectors`` real activation vectors through an array
+    (FineQ or binary: the same levels), expected column sums exact; payloads packed with the
+    array's stream shapes."""
+    from verif.payload import pack
+    from verif.vectors.fineq import encode_level_beat
     rows, cols = props["rows"], props["cols"]
-    enc = props["weight_encoding"]
-    acc_w = props["acc_width"]
     tl, prov = _fineq_tiles(rows, cols, tiles, vectors, seed, synthetic)
     w_items, a_items, expected = [], [], []
-    mask_acc = (1 << acc_w) - 1
     for lv, a in tl:
-        for c in range(cols):
-            beat = 0
-            for r in range(rows):
-                level = int(lv[r, c])
-                if enc == "sign_magnitude":
-                    field_, width = abs(level) | ((level < 0) << 3), 4
-                else:
-                    width = int(enc[3:])
-                    field_ = level & ((1 << width) - 1)
-                beat |= field_ << (width * r)
-            w_items.append(beat)
+        w_items += [encode_level_beat(lv[:, c].tolist(), shapes["w"]) for c in range(cols)]
         v_n = a.shape[0]
-        for v in range(v_n):
-            value = 0
-            for r, x in enumerate(a[v].tolist()):
-                value |= (x & 0xFF) << (8 * r)
-            value |= int(v == v_n - 1) << (8 * rows)
-            a_items.append(value)
         sums = a @ lv                                  # [V, C] exact int64
         for v in range(v_n):
-            value = 0
-            for c in range(cols):
-                value |= (int(sums[v, c]) & mask_acc) << (acc_w * c)
-            value |= int(v == v_n - 1) << (acc_w * cols)
-            expected.append(value)
+            a_items.append(pack(shapes["a"], {"data": a[v].tolist(), "last": int(v == v_n - 1)}))
+            expected.append(pack(shapes["o"], {"data": sums[v].tolist(), "last": int(v == v_n - 1)}))
     # weights of tile t+1 are accepted only after tile t drained, so one interleaved stream
     # per port suffices: the array's own ready signals order them.
     macs = tiles * vectors * rows * cols
@@ -244,7 +227,7 @@ def _act_blocks(X, toks: list[int], p: float | None, fmt: str | None):
     return meta, codes, scales, tau, k
 
 
-def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
+def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | None = None,
               all_fp8: bool = False, seq: tuple | list | None = None, tokens: int = 4,
               groups: int = 4, seed: int = 2, synthetic: bool = False) -> Workload:
     """Dot products of real activation rows with real weight rows (K = 384: 24 block pairs per
@@ -294,8 +277,7 @@ def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
                      for n in range(g * lanes, g * lanes + lanes)]
                 st.add(a, w, kb == nkb - 1, "minilm")
                 t += 1
-    exp = st.expected()
-    outs = [sum((v & 0xFFFFFFFF) << (32 * lane) for lane, v in enumerate(res)) for res in exp]
+    outs = st.expected_words()
     n_pairs = len(st) * lanes
     w_fp4 = 1 - sum(b[0] for row in st.w for b in row) / n_pairs
     a_fp4 = 1 - sum(a[0] for a in st.a) / len(st)
@@ -311,12 +293,13 @@ def fgmp_vmac(props: dict, *, mode: str | None = None, p: float | None = None,
                           "all_fp8": all_fp8, "layer_outputs": int(W.shape[0])})
 
 
-def fgmp_act_quant(props: dict, *, p: float = 0.7, tokens: int = 16, seed: int = 3,
+def fgmp_act_quant(props: dict, *, shapes: dict, p: float = 0.7, tokens: int = 16, seed: int = 3,
                    synthetic: bool = False) -> Workload:
     """Real activation rows of FGMP_LAYER through the quantizer: S = 2^k from the tensor amax,
     F̄ from mean x² per channel (a stand-in for the Fisher information, documented), tau from
-    the score quantile for a fraction p of NVFP4 blocks."""
-    from golden.fgmp import hw
+    the score quantile for a fraction p of NVFP4 blocks. Payloads: verif.vectors.fgmp.ActGroup
+    (the RTL's ``in_layout``/``out_layout``)."""
+    from verif.vectors.fgmp import ActGroup
     raw = minilm_raw(synthetic)
     X = raw["X"]
     rng = random.Random(seed)
@@ -327,23 +310,9 @@ def fgmp_act_quant(props: dict, *, p: float = 0.7, tokens: int = 16, seed: int =
     fbb = fb_blocks.repeat(tokens, 1)
     nkb = fb_blocks.shape[0]
     lasts = [((i % nkb) == nkb - 1) for i in range(xb.shape[0])]
-    meta, codes, scales, score = hw.act_quant_blocks(xb, S, fbb, tau)
-    score_out = props.get("score_out", True)
-    words, outs = [], []
-    bits = xb.contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
-    for i in range(xb.shape[0]):
-        w = 0
-        for j, b in enumerate(bits[i].tolist()):
-            w |= int(b) << (32 * j)
-        for j, f in enumerate(fbb[i].tolist()):
-            w |= (int(f) & 0xFF) << (512 + 8 * j)
-        words.append(w | int(lasts[i]) << 640)
-        mt = int(meta[i])
-        o = hw.codes_to_bus(mt, [int(c) for c in codes[i]]) | int(scales[i]) << 128 | mt << 136 \
-            | int(lasts[i]) << 137
-        if score_out:
-            o |= (int(score[i]) & ((1 << 63) - 1)) << 138
-        outs.append(o)
+    grp = ActGroup(k, tau, xb, fbb, lasts, "minilm")
+    words, outs = grp.words(), grp.expected_words(props.get("score_out", True))
+    meta = torch.tensor([m for m, *_ in grp.expected()])
     n = xb.shape[0]
     return Workload("fgmp_act_quant", {"i": words}, ["o"], {"o": outs}, n * 16, raw["provenance"],
                     constants={"scale_exp": k, "tau": tau},
@@ -358,8 +327,11 @@ STIMULI: dict[str, Callable[..., Workload]] = {
 }
 
 
-def make_workload(name: str, props: dict, args: dict | None = None, *,
+def make_workload(name: str, props: dict, args: dict | None = None, *, shapes: dict,
                   synthetic: bool = False) -> Workload:
+    """Workload ``name`` for a design with properties ``props`` whose stream payloads have
+    ``shapes`` (verif.payload.signature_shapes of the design's component: payloads are packed
+    with the RTL's own layouts)."""
     if name not in STIMULI:
         raise KeyError(f"unknown stimulus {name!r} (known: {', '.join(STIMULI)})")
-    return STIMULI[name](props, synthetic=synthetic, **(args or {}))
+    return STIMULI[name](props, shapes=shapes, synthetic=synthetic, **(args or {}))

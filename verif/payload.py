@@ -1,9 +1,11 @@
 """Stream payloads as Python integers, derived from the Amaranth shapes that define them.
 
 The RTL's data layouts are the only definition of a wire format (rtl/fgmp/vmac.py ``a_layout``,
-``w_layout``; rtl/fgmp/act_quant.py ``in_layout``, ``out_layout``; rtl/fineq/array.py
-``w`` shape of the array component / ``a_shape`` / ``o_shape``; rtl/fineq/decoder.py ``decoder_shapes``).
-Vector generators and testbenches build and read payload integers only through them:
+``w_layout``, ``o_layout``; rtl/fgmp/act_quant.py ``in_layout``, ``out_layout``;
+rtl/fineq/array.py ``w_shape`` / ``a_shape`` / ``o_shape`` of the array component;
+rtl/fineq/decoder.py ``decoder_shapes``). Vector generators, testbenches and the synthesis
+energy workloads build and read payload integers only through them (``signature_shapes`` gives
+every stream's payload shape from a component's signature):
 
     pack(a_layout(), {"codes": bus, "scale": 0x38, "meta": 0, "last": 1}) -> int
     unpack(out_layout(), word) -> {"codes": ..., "scale": ..., "meta": ..., "last": ..., ...}
@@ -21,9 +23,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from amaranth.hdl import Shape
-from amaranth.lib import data
+from amaranth.lib import data, stream
 
-__all__ = ["pack", "unpack", "width"]
+__all__ = ["pack", "unpack", "width", "signature_shapes"]
+
+
+def signature_shapes(signature) -> dict[str, Any]:
+    """Shape of every member of a component's signature: the payload shape of a stream member,
+    the shape of a plain port."""
+    shapes = {}
+    for name, member in signature.members.items():
+        if member.is_port:
+            shapes[name] = member.shape
+        elif isinstance(member.signature, stream.Signature):
+            shapes[name] = member.signature.members["payload"].shape
+        else:
+            raise TypeError(f"member {name}: {member.signature!r} is neither a port nor a stream")
+    return shapes
 
 
 def width(shape) -> int:

@@ -97,6 +97,11 @@ def w_layout(lanes: int, acc_init: bool = False):
     return data.ArrayLayout(w_lane_layout(acc_init), lanes)
 
 
+def o_layout(lanes: int):
+    """Result stream payload: the FP32 result of every lane (lane l at [32l+31 : 32l])."""
+    return data.ArrayLayout(32, lanes)
+
+
 def operand_layout(fp8: bool):
     """Decoded operand block: per element sign, mantissa M and shift sh (FP4: 2-bit fields)."""
     b = _FBITS[int(fp8)]
@@ -698,7 +703,7 @@ class _VmacBase(wiring.Component):
         super().__init__({
             "a": In(stream.Signature(a_layout())),
             "w": In(stream.Signature(w_layout(lanes, acc_init))),
-            "o": Out(stream.Signature(data.ArrayLayout(32, lanes))),
+            "o": Out(stream.Signature(o_layout(lanes))),
         })
 
     metadata_properties = ("lanes", "datapath", "isolation", "acc_init", "modes", "stages",

@@ -151,8 +151,12 @@ def test_missing_model_is_not_replaced_by_random_data(monkeypatch):
 def test_synthetic_workload_is_labelled_and_cached_apart(tmp_path, monkeypatch):
     from synth import stimulus
     monkeypatch.setenv("BUILD_DIR", str(tmp_path))
-    props = {"rows": 2, "cols": 2, "weight_encoding": "sign_magnitude", "acc_width": 16}
-    wl = stimulus.make_workload("fineq_array", props, {"tiles": 1, "vectors": 2}, synthetic=True)
+    from rtl.generate import elaborate
+    from verif.payload import signature_shapes
+    gen = elaborate("temporal_array", {"rows": 2, "cols": 2})
+    wl = stimulus.make_workload("fineq_array", {**gen.metadata(), **gen.params},
+                                {"tiles": 1, "vectors": 2}, synthetic=True,
+                                shapes=signature_shapes(gen.component.signature))
     assert wl.data == stimulus.SYNTHETIC and "SYNTHETIC" in wl.data
     assert len(wl.expected["o"]) == 2
     cached = sorted(p.name for p in (tmp_path / "synth" / "stim").glob("*.pt"))

@@ -22,6 +22,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, Timer
 
 from rtl.registry import get_block
+from verif.payload import signature_shapes
 
 __all__ = ["config", "block_meta", "wire_shapes", "stream_names", "start_clock", "reset",
            "Mismatches", "StreamSource", "StreamSink", "StreamMonitor", "start_monitors", "settle"]
@@ -43,30 +44,21 @@ def block_meta() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _members() -> dict[str, Any]:
-    """Members of the DUT's signature: the component is built from the block registry with the
-    resolved parameters, so its layouts are the RTL's own."""
-    return dict(get_block(block_meta()["block"]).build(config()).signature.members.items())
+def _signature():
+    """The DUT's signature: the component is built from the block registry with the resolved
+    parameters, so its layouts are the RTL's own."""
+    return get_block(block_meta()["block"]).build(config()).signature
 
 
 def stream_names() -> list[str]:
     """Names of the DUT's stream members (``a``, ``w``, ``o``, ``i``)."""
-    return [name for name, member in _members().items()
+    return [name for name, member in _signature().members.items()
             if member.is_signature and isinstance(member.signature, stream.Signature)]
 
 
 def wire_shapes() -> dict[str, Any]:
-    """Shape of every member of the DUT's signature: the payload shape of a stream member, the
-    shape of a plain port."""
-    shapes = {}
-    for name, member in _members().items():
-        if member.is_port:
-            shapes[name] = member.shape
-        elif name in stream_names():
-            shapes[name] = member.signature.members["payload"].shape
-        else:
-            raise TypeError(f"member {name}: {member.signature!r} is neither a port nor a stream")
-    return shapes
+    """Shape of every member of the DUT's signature (verif.payload.signature_shapes)."""
+    return signature_shapes(_signature())
 
 
 async def settle():

@@ -23,7 +23,7 @@ from golden.fgmp.reference import f32_bits
 from golden.fgmp.reference import f32_from_bits as f32_value
 from golden.formats import E4M3, UE4M3, encode
 from rtl.fgmp.act_quant import in_layout, out_layout
-from rtl.fgmp.vmac import a_layout, w_layout
+from rtl.fgmp.vmac import a_layout, o_layout, w_layout
 from verif.payload import pack, unpack
 
 __all__ = [
@@ -122,6 +122,12 @@ class VmacStream:
                     lane["acc"] = acc
             words.append(pack(layout, lanes))
         return words
+
+    def expected_words(self, acc_init: bool = False) -> list[int]:
+        """Expected payloads of the ``o`` stream (rtl/fgmp/vmac.py ``o_layout``), one per dot
+        product."""
+        layout = o_layout(self.lanes)
+        return [pack(layout, res) for res in self.expected(acc_init)]
 
     def expected(self, acc_init: bool = False) -> list[list[int]]:
         """Per dot product: the L FP32 results of golden ``hw.vmac``. Length-1 dot products are

@@ -26,7 +26,7 @@ from rtl.fineq.common import WEIGHT
 from verif.payload import pack, unpack
 
 __all__ = ["Tile", "column_sums", "window_cycles", "tile_from_image", "image_from_bytes",
-           "directed_tiles", "random_tiles", "minilm_tiles", "encode_weight_beat",
+           "directed_tiles", "random_tiles", "minilm_tiles", "encode_weight_beat", "encode_level_beat",
            "encode_core_words", "encode_acts", "decode_outputs", "decoder_words",
            "latency", "LAYOUT_BYTES", "sm_to_level", "level_to_sm"]
 
@@ -316,6 +316,15 @@ def encode_weight_beat(tile: Tile, c: int, shape) -> int:
     if shape.elem_shape == WEIGHT:
         return pack(shape, [{"mag": mg, "sign": s} for s, mg in col])
     return pack(shape, [sm_to_level(s, mg) for s, mg in col])
+
+
+def encode_level_beat(levels, shape) -> int:
+    """Payload of an array's weight beat from one column's signed levels (top row first):
+    (sign, magnitude) ``WEIGHT`` structs for the FineQ array (sign 0 for level 0), the levels
+    themselves for the binary arrays."""
+    if shape.elem_shape == WEIGHT:
+        return pack(shape, [{"mag": abs(lv), "sign": int(lv < 0)} for lv in levels])
+    return pack(shape, list(levels))
 
 
 def encode_core_words(tile: Tile, shape) -> list[int]:

@@ -26,7 +26,8 @@ __all__ = ["measure_energy", "EnergyError", "ENERGY_CODE"]
 
 #: Code an energy figure comes from: the workload (stimulus, golden models, VMAC stream encoder),
 #: the netlist reader and the gate-level simulator.
-ENERGY_CODE = ("golden", "verif.vectors.fgmp", "synth.stimulus", "synth.energy", "synth.gatesim",
+ENERGY_CODE = ("golden", "verif.payload", "verif.vectors.fgmp", "verif.vectors.fineq", "synth.stimulus",
+               "synth.energy", "synth.gatesim",
                "synth.netlist", "synth.liberty")
 
 

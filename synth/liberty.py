@@ -143,9 +143,9 @@ TIE = [("LOGIC0_X1", 0.532, "0"), ("LOGIC1_X1", 0.532, "1")]
 REQUIRED_KINDS = ("inverter", "buffer", "nand2", "dff")
 
 
-def _table(name: str, d: float, k: float) -> str:
-    # 2x2 NLDM table: index_1 = input transition (ns), index_2 = output load (fF);
-    # value = d + k * load (the slew dependence is ignored in this simple model).
+def lut(name: str, d: float, k: float) -> str:
+    """A 2x2 NLDM table: index_1 = input transition (ns), index_2 = output load (fF); value =
+    d + k·load (the slew dependence is ignored in this simple model)."""
     loads = (0.0, 10.0)
     row = ", ".join(f"{d + k * c:.5f}" for c in loads)
     return (f'        {name} (delay_2x2) {{\n'
@@ -153,10 +153,13 @@ def _table(name: str, d: float, k: float) -> str:
             f'          values ("{row}", "{row}");\n        }}\n')
 
 
-def _timing(related: str, d: float, k: float, extra: str = "") -> str:
+def timing_group(related: str, d: float, k: float, extra: str = "",
+                 transition: float = 0.01) -> str:
+    """A liberty timing() group: delay d + k·load (ns, fF), output transition ``transition`` +
+    2k·load."""
     return (f"      timing () {{\n        related_pin : \"{related}\";\n{extra}"
-            + _table("cell_rise", d, k) + _table("cell_fall", d, k)
-            + _table("rise_transition", 0.01, 2 * k) + _table("fall_transition", 0.01, 2 * k)
+            + lut("cell_rise", d, k) + lut("cell_fall", d, k)
+            + lut("rise_transition", transition, 2 * k) + lut("fall_transition", transition, 2 * k)
             + "      }\n")
 
 
@@ -189,7 +192,7 @@ def liberty_text() -> str:
         out.append(f"    pin ({c.output}) {{\n      direction : output;\n"
                    f"      function : \"{c.function}\";\n")
         for pin, _ in c.inputs:
-            out.append(_timing(pin, c.d0, c.k))
+            out.append(timing_group(pin, c.d0, c.k))
         out.append("    }\n  }\n")
     for name, area, fn in TIE:
         out.append(f"  cell ({name}) {{\n    area : {area:.3f};\n"
@@ -200,15 +203,15 @@ def liberty_text() -> str:
         "    ff (IQ, IQN) {\n      next_state : \"D\";\n      clocked_on : \"CK\";\n    }\n"
         f"    pin (D) {{\n      direction : input;\n      capacitance : {d['D']:.2f};\n"
         "      timing () {\n        related_pin : \"CK\";\n        timing_type : setup_rising;\n"
-        + _table("rise_constraint", d["setup"], 0.0) + _table("fall_constraint", d["setup"], 0.0)
+        + lut("rise_constraint", d["setup"], 0.0) + lut("fall_constraint", d["setup"], 0.0)
         + "      }\n    }\n"
         f"    pin (CK) {{\n      direction : input;\n      clock : true;\n"
         f"      capacitance : {d['CK']:.2f};\n    }}\n"
         "    pin (Q) {\n      direction : output;\n      function : \"IQ\";\n"
-        + _timing("CK", d["clk_q"], d["k"], "        timing_type : rising_edge;\n")
+        + timing_group("CK", d["clk_q"], d["k"], "        timing_type : rising_edge;\n")
         + "    }\n"
         "    pin (QN) {\n      direction : output;\n      function : \"IQN\";\n"
-        + _timing("CK", d["clk_q"], d["k"], "        timing_type : rising_edge;\n")
+        + timing_group("CK", d["clk_q"], d["k"], "        timing_type : rising_edge;\n")
         + "    }\n  }\n")
     out.append("}\n")
     return "".join(out)

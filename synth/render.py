@@ -406,27 +406,9 @@ def print_tables(rep: dict) -> None:
             print_breakdown(b)
     sy = rep.get("system") or {}
     print(f"\nInference energy per token (synth/system; uJ): {sy.get('status')}")
-    for m in sy.get("models", {}).values():
-        if m.get("status") != "ok":
-            print(f"  {m.get('status')}")
-            continue
-        print(f"  {m['name']} (batch {m['batch']})")
-        print(f"  {'design':8s} {'p':>4s} {'datapath':>9s} {'act quant':>9s} {'wt SRAM':>11s} "
-              f"{'DRAM':>13s} {'act SRAM':>9s} {'total':>13s} {'vs FP8':>7s} {'AQ/dp %':>7s}")
-        for r in m["rows"]:
-            p = "-" if r["p"] is None else f"{r['p']:.1f}"
-            if r["status"] != "ok":
-                print(f"  {r['design']:8s} {p:>4s} {r['status']}")
-                continue
-            print(f"  {r['design']:8s} {p:>4s} {_f(r['datapath_uj'], 3):>9s} {_f(r['act_quant_uj'], 4):>9s} "
-                  f"{_f(r['weight_sram_uj'], 2):>11s} {_f(r['dram_uj'], 2):>13s} {_f(r['act_sram_uj'], 3):>9s} "
-                  f"{_f(r['total_uj'], 2):>13s} {-r['reduction_pct']:+6.1f}% "
-                  f"{_f(r.get('act_quant_pct_of_datapath'), 3):>7s}")
-        s = m.get("sensitivity")
-        if s:
-            print(f"  sensitivity at p = {s['p']}: " + "; ".join(
-                f"{r['variant']} {r['reduction_pct']:.1f} %" for r in s["rows"])
-                  + f" -> range {s['range'][0]:.1f}..{s['range'][1]:.1f} %")
+    if sy.get("status") == "ok":
+        from .system import table_lines
+        print("\n".join("  " + line for line in table_lines(sy)))
     print("\nClaims")
     for c in rep["claims"]:
         ours = f"{c['ours']:.2f} {c['unit']}" if c["ours"] is not None else "-"

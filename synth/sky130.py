@@ -36,7 +36,7 @@ from pathlib import Path
 from infra.cache import cache_key, cached
 from infra.paths import build_dir
 
-from .liberty import LibertyError, read_liberty, truth_table
+from .liberty import LibertyError, lut, read_liberty, timing_group, truth_table
 
 __all__ = ["LIB_NAME", "available", "cells_dir", "liberty_path", "liberty_text", "read_model",
            "PLACEHOLDER", "package_version"]
@@ -239,19 +239,6 @@ def _cells(cdir: Path) -> list[tuple[str, float, dict]]:
     return out
 
 
-def _table(name: str, d: float, k: float) -> str:
-    row = f"{d:.5f}, {d + 10 * k:.5f}"
-    return (f"        {name} (delay_2x2) {{\n          index_1 (\"0.0, 0.2\");\n"
-            f"          index_2 (\"0.0, 10.0\");\n          values (\"{row}\", \"{row}\");\n        }}\n")
-
-
-def _timing(related: str, d: float, k: float, extra: str = "") -> str:
-    return (f"      timing () {{\n        related_pin : \"{related}\";\n{extra}"
-            + _table("cell_rise", d, k) + _table("cell_fall", d, k)
-            + _table("rise_transition", 0.02, 2 * k) + _table("fall_transition", 0.02, 2 * k)
-            + "      }\n")
-
-
 def liberty_text(cdir: Path | None = None) -> str:
     cdir = cdir or cells_dir()
     ph = PLACEHOLDER
@@ -277,12 +264,12 @@ def liberty_text(cdir: Path | None = None) -> str:
             out.append(f"    ff (IQ, IQN) {{\n      next_state : \"{d}\";\n      clocked_on : \"{clk}\";\n    }}\n"
                        f"    pin ({d}) {{\n      direction : input;\n      capacitance : {cap:.2f};\n"
                        f"      timing () {{\n        related_pin : \"{clk}\";\n        timing_type : setup_rising;\n"
-                       + _table("rise_constraint", ph["setup_ns"], 0.0)
-                       + _table("fall_constraint", ph["setup_ns"], 0.0) + "      }\n    }\n"
+                       + lut("rise_constraint", ph["setup_ns"], 0.0)
+                       + lut("fall_constraint", ph["setup_ns"], 0.0) + "      }\n    }\n"
                        f"    pin ({clk}) {{\n      direction : input;\n      clock : true;\n"
                        f"      capacitance : {cap:.2f};\n    }}\n"
                        f"    pin ({m['output']}) {{\n      direction : output;\n      function : \"IQ\";\n"
-                       + _timing(clk, ph["clk_q_ns"], k, "        timing_type : rising_edge;\n")
+                       + timing_group(clk, ph["clk_q_ns"], k, "        timing_type : rising_edge;\n", transition=0.02)
                        + "    }\n  }\n")
             continue
         for p in m["inputs"]:
@@ -291,7 +278,7 @@ def liberty_text(cdir: Path | None = None) -> str:
         out.append(f"    pin ({m['output']}) {{\n      direction : output;\n"
                    f"      function : \"{m['function']}\";\n")
         for p in m["inputs"]:
-            out.append(_timing(p, d0, k))
+            out.append(timing_group(p, d0, k, transition=0.02))
         out.append("    }\n  }\n")
     out.append("}\n")
     return "".join(out)

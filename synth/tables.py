@@ -349,35 +349,11 @@ def system_table(rows) -> dict:
     """Inference energy per token (synth.system) of every model at each p, FGMP vs all-FP8,
     under the default assumptions, with the sensitivity at p = 0.7; from the gate-level rows of
     this report (whatever VMAC designs it holds)."""
-    from .system import (DELAY_MODELS, MODELS, PS, Assumptions, SystemModelError,
-                         assumptions_json, compare, gate_level, model_shape, sensitivity)
-    a = Assumptions()
+    from .system import SystemModelError, evaluate
     try:
-        gl = gate_level(rows, a.delay_model)
+        return evaluate(rows)
     except SystemModelError as e:
         return {"status": f"pending: {e}", "models": {}}
-    others = {}
-    for m in DELAY_MODELS:
-        try:
-            others[m] = gate_level(rows, m)
-        except SystemModelError:
-            pass
-    out: dict[str, Any] = {"status": "ok", "assumptions": assumptions_json(a),
-                           "gate_level": {**gl.__dict__,
-                                          "fgmp_pair_fj": {str(k): v for k, v in gl.fgmp_pair_fj.items()}},
-                           "models": {}}
-    for name in MODELS:
-        try:
-            shape = model_shape(name)
-        except SystemModelError as e:            # e.g. the MiniLM package is not installed
-            out["models"][name] = {"status": f"pending: {e}"}
-            continue
-        sens = sensitivity(shape, gl, a, 0.7, others) if gl.fgmp_pair_fj.get(0.7) else None
-        out["models"][name] = {"status": "ok", "name": shape.name, "source": shape.source,
-                               "layers": shape.layers, "macs_per_token": shape.macs_per_token,
-                               "batch": a.batch or shape.batch, "batch_reason": shape.batch_reason,
-                               "rows": compare(shape, gl, a, PS), "sensitivity": sens}
-    return out
 
 
 def claims(fineq: list[dict], fgmp: dict, system: dict | None = None) -> list[dict]:

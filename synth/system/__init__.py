@@ -428,4 +428,75 @@ def assumptions_json(a: Assumptions) -> dict:
             "anchor_source": ANCHOR_SOURCE}
 
 
-__all__ += ["assumptions_json"]
+def evaluate(rows, a: Assumptions = Assumptions(), names=None, ps=PS, *,
+             strict: bool = False) -> dict:
+    """Inference energy per token of every model in ``names`` (default all) at each p, FGMP vs
+    all-FP8, with the sensitivity at p = 0.7, from the gate-level ``rows`` of a make area
+    report. Raises SystemModelError when the rows lack a figure; a model whose shape cannot be
+    loaded (the MiniLM package missing) raises with ``strict``, else gets a "pending" status."""
+    gl = gate_level(rows, a.delay_model)
+    missing = [p for p in ps if p not in gl.fgmp_pair_fj]
+    if strict and missing:
+        raise SystemModelError(f"no gate-level FGMP datapath figure at p = {missing[0]} (available: "
+                               f"{', '.join(str(q) for q in gl.fgmp_pair_fj)})")
+    others = {}
+    for m in DELAY_MODELS:
+        try:
+            others[m] = gate_level(rows, m)
+        except SystemModelError:
+            pass
+    out: dict = {"status": "ok", "assumptions": assumptions_json(a),
+                 "gate_level": {**gl.__dict__,
+                                "fgmp_pair_fj": {str(k): v for k, v in gl.fgmp_pair_fj.items()}},
+                 "models": {}}
+    for name in names or MODELS:
+        try:
+            shape = model_shape(name)
+        except SystemModelError as e:
+            if strict:
+                raise
+            out["models"][name] = {"status": f"pending: {e}"}
+            continue
+        sens = sensitivity(shape, gl, a, 0.7, others) if gl.fgmp_pair_fj.get(0.7) else None
+        out["models"][name] = {"status": "ok", "name": shape.name, "source": shape.source,
+                               "layers": shape.layers, "macs_per_token": shape.macs_per_token,
+                               "batch": a.batch or shape.batch, "batch_reason": shape.batch_reason,
+                               "rows": compare(shape, gl, a, ps), "sensitivity": sens}
+    return out
+
+
+def _fmt(x, nd=2):
+    return "-" if x is None else f"{x:,.{nd}f}"
+
+
+def table_lines(out: dict) -> list[str]:
+    """The result of :func:`evaluate` as console lines: per model, µJ per token per design and
+    p, and the sensitivity range."""
+    L = []
+    for m in out.get("models", {}).values():
+        if m.get("status") != "ok":
+            L.append(str(m.get("status")))
+            continue
+        L.append(f"{m['name']} (batch {m['batch']}: {m['batch_reason']}), µJ per token")
+        L.append(f"{'design':8s} {'p':>4s} {'datapath':>9s} {'act quant':>9s} {'wt SRAM':>9s} "
+                 f"{'DRAM':>9s} {'act SRAM':>9s} {'total':>9s} {'vs FP8':>7s} {'AQ/dp %':>7s}")
+        for r in m["rows"]:
+            p = "-" if r["p"] is None else f"{r['p']:.1f}"
+            if r["status"] != "ok":
+                L.append(f"{r['design']:8s} {p:>4s} {r['status']}")
+                continue
+            L.append(f"{r['design']:8s} {p:>4s} {_fmt(r['datapath_uj'], 3):>9s} "
+                     f"{_fmt(r['act_quant_uj'], 4):>9s} {_fmt(r['weight_sram_uj']):>9s} "
+                     f"{_fmt(r['dram_uj']):>9s} {_fmt(r['act_sram_uj'], 3):>9s} "
+                     f"{_fmt(r['total_uj']):>9s} {-r['reduction_pct']:+6.1f}% "
+                     f"{_fmt(r.get('act_quant_pct_of_datapath'), 3):>7s}")
+        s = m.get("sensitivity")
+        if s:
+            L.append(f"sensitivity at p = {s['p']} (reduction vs all-FP8): " + "; ".join(
+                f"{r['variant']} {r['reduction_pct']:.1f} %" for r in s["rows"])
+                + f"; range {s['range'][0]:.1f}..{s['range'][1]:.1f} %")
+        L.append("")
+    return L
+
+
+__all__ += ["assumptions_json", "evaluate", "table_lines"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from infra.paths import build_dir
 
 from . import (DELAY_MODELS, MODELS, PS, SRAM_PJ_PER_64B, Assumptions, SystemModelError,
-               assumptions_json, compare, gate_level, model_shape, sensitivity)
+               evaluate, table_lines)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,10 +59,6 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _fmt(x, nd=2):
-    return "-" if x is None else f"{x:,.{nd}f}"
-
-
 def run(argv=None) -> tuple[dict, bool]:
     """(result, --json given)."""
     args = _parser().parse_args(argv)
@@ -79,25 +75,7 @@ def run(argv=None) -> tuple[dict, bool]:
         rows = json.loads(Path(path).read_text())["rows"]
     except (ValueError, KeyError) as e:
         raise SystemModelError(f"{path} is not a make area report ({type(e).__name__})") from None
-    gl = gate_level(rows, a.delay_model)
-    for p in args.p:
-        if p not in gl.fgmp_pair_fj:
-            raise SystemModelError(f"no gate-level FGMP datapath figure at p = {p} (available: "
-                                   f"{', '.join(str(q) for q in gl.fgmp_pair_fj)})")
-    others = {}
-    for m in DELAY_MODELS:
-        try:
-            others[m] = gate_level(rows, m)
-        except SystemModelError:
-            pass
-    out = {"assumptions": assumptions_json(a), "gate_level": gl.__dict__, "models": {}}
-    for n in names:
-        shape = model_shape(n)
-        out["models"][n] = {"name": shape.name, "source": shape.source, "batch": a.batch or shape.batch,
-                            "batch_reason": shape.batch_reason,
-                            "rows": compare(shape, gl, a, args.p),
-                            "sensitivity": sensitivity(shape, gl, a, 0.7, others)
-                            if gl.fgmp_pair_fj.get(0.7) is not None else None}
+    out = evaluate(rows, a, names, args.p, strict=True)
     return out, args.json
 
 
@@ -105,26 +83,8 @@ def _print(out: dict) -> None:
     a = out["assumptions"]
     print(f"anchor {a['anchor_pj_per_mac']} pJ per FP8 MAC; DRAM {a['dram_pj_per_64b']} pJ/64 b; "
           f"weight SRAM {a['weight_sram']}, activation SRAM {a['act_sram']}; {a['lanes']} lanes "
-          f"per activation read; datapath {out['gate_level']['delay_model']}")
-    for m in out["models"].values():
-        print(f"\n{m['name']} (batch {m['batch']}: {m['batch_reason']}), uJ per token")
-        print(f"{'design':8s} {'p':>4s} {'datapath':>9s} {'act quant':>9s} {'wt SRAM':>9s} "
-              f"{'DRAM':>9s} {'act SRAM':>9s} {'total':>9s} {'vs FP8':>7s} {'AQ/dp %':>7s}")
-        for r in m["rows"]:
-            p = "-" if r["p"] is None else f"{r['p']:.1f}"
-            if r["status"] != "ok":
-                print(f"{r['design']:8s} {p:>4s} {r['status']}")
-                continue
-            print(f"{r['design']:8s} {p:>4s} {_fmt(r['datapath_uj'], 3):>9s} "
-                  f"{_fmt(r['act_quant_uj'], 4):>9s} {_fmt(r['weight_sram_uj']):>9s} "
-                  f"{_fmt(r['dram_uj']):>9s} {_fmt(r['act_sram_uj'], 3):>9s} "
-                  f"{_fmt(r['total_uj']):>9s} {-r['reduction_pct']:+6.1f}% "
-                  f"{_fmt(r.get('act_quant_pct_of_datapath'), 3):>7s}")
-        s = m["sensitivity"]
-        if s:
-            print(f"sensitivity at p = {s['p']} (reduction vs all-FP8): " + "; ".join(
-                f"{r['variant']} {r['reduction_pct']:.1f} %" for r in s["rows"])
-                  + f"; range {s['range'][0]:.1f}..{s['range'][1]:.1f} %")
+          f"per activation read; datapath {out['gate_level']['delay_model']}\n")
+    print("\n".join(table_lines(out)))
 
 
 def main(argv=None) -> int:

@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["Parser", "fail", "int_range", "fraction", "regex", "out_dir"]
+__all__ = ["Parser", "fail", "int_range", "fraction", "regex", "listof", "out_dir", "out_file"]
 
 
 def fail(message: str) -> int:
@@ -68,6 +68,17 @@ def regex(text: str) -> str:
     return text
 
 
+def listof(item=str):
+    """``type=`` for a non-empty comma-separated list, each value checked by ``item``."""
+    def parse(text: str) -> list:
+        values = [x.strip() for x in text.split(",") if x.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"lists no value, got {text!r}")
+        return [item(v) for v in values]
+    parse.__name__ = f"list of {getattr(item, '__name__', 'values')}"
+    return parse
+
+
 def out_dir(text: str) -> Path:
     """``type=`` for an output folder: an existing folder, or one that can be created (the
     nearest existing parent is a writable folder). Nothing is created here."""
@@ -82,4 +93,13 @@ def out_dir(text: str) -> Path:
                                          "not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write to folder {str(parent)!r} ({text!r})")
+    return p
+
+
+def out_file(text: str) -> Path:
+    """``type=`` for a file to write: not a folder, in a folder that exists or can be created."""
+    p = Path(text)
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    out_dir(str(p.parent))
     return p

@@ -8,7 +8,7 @@ method names, then the weights and the model).
 """
 import pytest
 
-from tests.cli_errors import one_error_line, run, run_guarded
+from tests.cli_errors import one_error_line, run, run_guarded, run_many
 
 FGMP = [
     (["--p", "2"], ["--p", "'2'"]),
@@ -108,3 +108,65 @@ def test_rtl_generate_output_folder(tmp_path):
                    "--out", repr(str(f / "sub")), "cannot create")
     one_error_line(run("-m", "rtl.generate", "--all", "-o", str(f)), "--out", "not a folder")
     one_error_line(run("-m", "rtl.generate", "e2m1_decoder", "--bogus"), "unrecognized", "--bogus")
+
+
+OTHERS = [
+    ("golden.eval", [], ["give a subcommand", "fgmp"]),
+    ("golden.eval", ["nosuch"], ["unknown subcommand 'nosuch'"]),
+    ("verif.lint", ["e2m1_decoder", "--out", "{f}"], ["--out", "not a folder"]),
+    ("verif.lint", ["nope"], ["nope"]),
+    ("verif.formal", ["--timeout", "0"], ["--timeout", "'0'"]),
+    ("verif.formal", ["--mode", "fp2"], ["--mode", "'fp2'"]),
+    ("verif.regress", ["--seeds", "x", "--list"], ["--seeds", "'x'"]),
+    ("verif.regress", ["--seeds", "3-1", "--list"], ["--seeds", "'3-1'"]),
+    ("verif.regress", ["--seeds", ",", "--list"], ["--seeds", "','"]),
+    ("verif.regress", ["--jobs", "0", "--list"], ["--jobs", "'0'"]),
+    ("verif.regress", ["--db", "{d}", "--list"], ["--db", "is a folder"]),
+    ("verif.regress", ["--json", "{f}/x.json", "--list"], ["--json", "not a folder"]),
+    ("synth.report", ["--jobs", "0"], ["--jobs", "'0'"]),
+    ("synth.report", ["--out", "{f}"], ["--out", "not a folder"]),
+    ("synth.report", ["--library", "tsmc"], ["--library", "'tsmc'"]),
+    ("synth.sweep", ["--sizes", "0"], ["--sizes", "'0'"]),
+    ("synth.sweep", ["--sizes", "a,4"], ["--sizes", "'a'"]),
+    ("synth.sweep", ["--p", "nan"], ["--p", "'nan'"]),
+    ("synth.sweep", ["--p", "1.5"], ["--p", "'1.5'"]),
+    ("synth.sweep", ["--lanes", "0"], ["--lanes", "'0'"]),
+    ("synth.sweep", ["--jobs", "0"], ["--jobs", "'0'"]),
+    ("synth.sweep", ["--families", "fineq,bogus"], ["--families", "'bogus'"]),
+    ("synth.sweep", ["--codings", "foo"], ["coding", "'foo'"]),
+    ("synth.sweep", ["--weight-bits", "3"], ["weight_bits", "3"]),
+    ("synth.sweep", ["--set", "nope.rows=1"], ["--set nope.rows", "'nope'"]),
+    ("synth.sweep", ["--set", "temporal_array.rows=0"], ["rows", "0"]),
+    ("synth.sweep", ["--out", "{f}"], ["--out", "not a folder"]),
+    ("synth.area", ["e2m1_decoder", "--bogus"], ["unrecognized", "--bogus"]),
+    ("synth.results", ["--db", "{d}"], ["--db", "no results database"]),
+    ("synth.baseline", ["--bogus"], ["unrecognized", "--bogus"]),
+    ("synth.fineq_compare", ["--rows", "abc"], ["--rows", "'abc'"]),
+    ("synth.sky130", ["--bogus"], ["unrecognized", "--bogus"]),
+    ("synth.liberty", ["--bogus"], ["unrecognized", "--bogus"]),
+]
+
+
+@pytest.fixture(scope="module")
+def other_results(tmp_path_factory):
+    """Every OTHERS case, one interpreter per module (tests/cli_errors.py:run_many)."""
+    d = tmp_path_factory.mktemp("cli")
+    f = d / "a_file"
+    f.write_text("")
+    by_module = {}
+    for i, (module, args, _) in enumerate(OTHERS):
+        args = [a.format(f=f, d=d) for a in args]
+        if module == "synth.sweep":
+            args += ["--no-energy", "--libraries", "mpaccel45"]
+        by_module.setdefault(module, []).append((i, args))
+    res = {}
+    for module, cases in by_module.items():
+        outs = run_many("synth", module, [a for _, a in cases])
+        res.update(zip([i for i, _ in cases], outs))
+    return res
+
+
+@pytest.mark.parametrize("i", range(len(OTHERS)),
+                         ids=[f"{m} {' '.join(a)}" for m, a, _ in OTHERS])
+def test_other_clis_refuse_before_any_synthesis(other_results, i):
+    one_error_line(other_results[i], *OTHERS[i][2])

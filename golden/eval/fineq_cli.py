@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.cli import Parser, fail, int_range, regex
+from infra.cli import Parser, fail, int_range, listof, regex
 
 DEFAULT_METHODS = (
     "fineq-321", "fineq-330", "fineq-joint", "fineq-330-ratio",
@@ -298,14 +298,6 @@ def _weights(text: str) -> str:
     return text
 
 
-def _methods(text: str) -> list[str]:
-    """``type=`` of --methods: a non-empty comma-separated list (the names: :func:`check_args`)."""
-    methods = [m.strip() for m in text.split(",") if m.strip()]
-    if not methods:
-        raise argparse.ArgumentTypeError(f"lists no method, got {text!r}")
-    return methods
-
-
 def check_args(args) -> None:
     """The checks that need golden.fineq (torch): method names, group size. ``ValueError``
     naming the argument; nothing is loaded."""
@@ -330,7 +322,7 @@ def main(argv=None) -> int:
     ap.add_argument("--layers", default=None, type=regex,
                     help="regex (re.search) over tensor names; default: all 2-D float tensors "
                          "without 'embed' in the name")
-    ap.add_argument("--methods", type=_methods, default=list(DEFAULT_METHODS),
+    ap.add_argument("--methods", type=listof(), default=list(DEFAULT_METHODS),
                     help="comma-separated: fineq-<layout>[-ratio], int<b>[-asym], "
                          "mixed-<grid>[/<grid>], any with +imp (default: %(default)s)")
     ap.add_argument("--group-size", type=int_range(3), default=96,

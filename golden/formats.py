@@ -17,6 +17,7 @@ is exact; the RTL encoders (rtl/formats) compute it with integer shifts. Tests t
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FloatFormat", "E2M1", "E4M3", "UE4M3", "E5M2", "FORMATS",
-    "encode", "decode", "int_codes",
+    "encode", "decode", "int_codes", "check_int",
     "encode_e2m1", "decode_e2m1", "encode_e4m3", "decode_e4m3",
     "encode_ue4m3", "decode_ue4m3", "encode_e5m2", "decode_e5m2",
     "f32_to_bits", "bits_to_f32",
@@ -186,6 +187,20 @@ def encode(fmt: FloatFormat, x, scale_exp: int | torch.Tensor = 0) -> torch.Tens
     if fmt.signed:
         code = code | (neg.to(torch.int64) << fmt.sign_bit)
     return code.to(torch.uint8)
+
+
+def check_int(name: str, value, lo: int, hi: int) -> int:
+    """An integer argument in ``lo..hi`` (Python or numpy integer, or a 0-d integer tensor;
+    not a bool, not a float: nothing is truncated); ``ValueError`` naming it otherwise."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        v = operator.index(value)
+    except TypeError:
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+    return v
 
 
 def int_codes(x, what: str, lo: int, hi: int, *, bool_ok: bool = False) -> torch.Tensor:

@@ -14,12 +14,11 @@ Block wire format (one block per cycle):
 """
 from __future__ import annotations
 
-import operator
 from collections import namedtuple
 
 import torch
 
-from golden.formats import E2M1, E4M3, UE4M3, decode, int_codes
+from golden.formats import E2M1, E4M3, UE4M3, check_int, decode, int_codes
 from golden.fgmp.blocks import (BLOCK, FP8_BLOCK_SCALE, FP8_SCALE_CODE, _check_f32_scale,
                                  rne_encode)
 
@@ -355,20 +354,6 @@ def fbar_from_fisher(fisher_channels: torch.Tensor) -> tuple[torch.Tensor, float
     return rne_encode(UE4M3, f * alpha), alpha
 
 
-def _check_tau(tau) -> int:
-    """tau_q: an integer (not a bool, not a float: ``tau_to_fixed`` converts a real threshold)."""
-    try:
-        if isinstance(tau, bool):
-            raise TypeError
-        t = operator.index(tau)
-    except TypeError:
-        raise ValueError(f"tau must be an integer tau_q (tau_to_fixed converts a real threshold), "
-                        f"got {tau!r}") from None
-    if not TAU_FORCE_FP8 <= t <= TAU_FORCE_NVFP4:
-        raise ValueError(f"tau {t} outside [{TAU_FORCE_FP8}, {TAU_FORCE_NVFP4}]")
-    return t
-
-
 def act_quant_blocks(x: torch.Tensor, tensor_scale: float, fbar: torch.Tensor, tau: int):
     """Vectorised activation quantization unit over blocks ``x[..., nb, 16]`` (FP32 values).
 
@@ -388,7 +373,8 @@ def act_quant_blocks(x: torch.Tensor, tensor_scale: float, fbar: torch.Tensor, t
       NVFP4:  codes q4, scale s_b
     """
     S = _check_f32_scale(tensor_scale)
-    tau = _check_tau(tau)
+    tau = check_int("tau (integer tau_q; tau_to_fixed converts a real threshold)", tau,
+                    TAU_FORCE_FP8, TAU_FORCE_NVFP4)
     x = torch.as_tensor(x)
     if x.dtype != torch.float32:
         raise ValueError(f"act_quant expects FP32 input, got {x.dtype}")

@@ -26,6 +26,8 @@ from fractions import Fraction
 
 import torch
 
+from golden.formats import check_int
+
 from .format import DEFAULT_GROUP_SIZE, check_group_size
 from .quantizer import (DEFAULT_CHUNK_ELEMS, FP16_MAX, prepare_importance, prepare_weight,
                         search_ratios, stage2_ratios)
@@ -73,9 +75,7 @@ class GroupQuantWeight:
 
 
 def _check_bits(bits):
-    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 8:
-        raise ValueError(f"bits must be an integer in 1..8, got {bits!r}")
-    return bits
+    return check_int("bits", bits, 1, 8)
 
 
 def _check_grid(grid):
@@ -210,7 +210,7 @@ def _rtn_all(W32, imp_k, bits, group_size, grid, chunk_elems):
     errs = torch.empty((n, g))
     scales = torch.empty((n, g))
     zeros = torch.empty((n, g)) if grid == "asym" else None
-    rows = max(1, chunk_elems // kp)
+    rows = max(1, check_int("chunk_elems", chunk_elems, 1, 1 << 62) // kp)
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
         blk = Wg[r0:r1].reshape(-1, group_size)

@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from golden.formats import check_int
+
 from .format import (DEFAULT_GROUP_SIZE, DEFAULT_LAYOUT, FineQWeight, check_group_size,
                      get_layout)
 
@@ -442,7 +444,7 @@ def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYO
         fixed_s = sc16.float() / 2
 
     ratios1 = search_ratios(lay.max_level)
-    rows_per_chunk = max(1, int(chunk_elems) // kp)
+    rows_per_chunk = max(1, check_int("chunk_elems", chunk_elems, 1, 1 << 62) // kp)
     out_bytes = torch.empty((n, g, c), dtype=torch.uint8)
     out_s = torch.empty((n, g), dtype=torch.float32)
 

@@ -9,6 +9,7 @@ import torch
 from golden.fgmp import hw
 from golden.fgmp.blocks import quantize_mixed, quantize_nvfp4
 from golden.fgmp.hw import Blocks
+from golden.fgmp.policy import FGMPConfig
 from golden.fineq import LAYOUTS, quantize, quantize_rtn
 from golden.formats import bits_to_f32, decode_e4m3, int_codes
 
@@ -69,6 +70,19 @@ CASES = {
     "codes_to_bus length": (lambda: hw.codes_to_bus(0, [1] * 15), "16 codes"),
     "bits_to_f32 float bits": (lambda: bits_to_f32(torch.tensor([1.5])), "bit patterns"),
     "decode float codes": (lambda: decode_e4m3(torch.tensor([1.0])), "integer codes"),
+    # other entry points of the same classes: silent truncation of a count, late failures
+    "quantize chunk_elems 1.5": (lambda: quantize(X, chunk_elems=1.5), "chunk_elems"),
+    "quantize chunk_elems 0": (lambda: quantize(X, group_size=48, chunk_elems=0), "chunk_elems"),
+    "quantize_rtn chunk_elems -5": (lambda: quantize_rtn(X, 3, group_size=48, chunk_elems=-5),
+                                    "chunk_elems"),
+    "quantize_rtn bits 3.0": (lambda: quantize_rtn(X, 3.0, group_size=48), "bits"),
+    "FGMPConfig p_w nan": (lambda: FGMPConfig(p_w=math.nan), "p_w"),
+    "FGMPConfig p_a 2": (lambda: FGMPConfig(p_a=2), "p_a"),
+    "FGMPConfig policy": (lambda: FGMPConfig(policy="best"), "policy"),
+    "FGMPConfig seed 1.5": (lambda: FGMPConfig(seed=1.5), "seed"),
+    "FGMPConfig seed -1": (lambda: FGMPConfig(seed=-1), "seed"),
+    "FGMPConfig clip_steps 8.0": (lambda: FGMPConfig(clip_steps=8.0), "clip_steps"),
+    "FGMPConfig clip 'no'": (lambda: FGMPConfig(clip="no"), "clip"),
 }
 
 

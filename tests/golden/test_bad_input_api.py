@@ -10,7 +10,7 @@ from golden.fgmp import hw
 from golden.fgmp.blocks import quantize_mixed, quantize_nvfp4
 from golden.fgmp.hw import Blocks
 from golden.fgmp.policy import FGMPConfig
-from golden.fineq import LAYOUTS, quantize, quantize_rtn
+from golden.fineq import LAYOUTS, encode_levels, quantize, quantize_rtn
 from golden.formats import bits_to_f32, decode_e4m3, int_codes
 
 
@@ -83,6 +83,7 @@ CASES = {
     "FGMPConfig seed -1": (lambda: FGMPConfig(seed=-1), "seed"),
     "FGMPConfig clip_steps 8.0": (lambda: FGMPConfig(clip_steps=8.0), "clip_steps"),
     "FGMPConfig clip 'no'": (lambda: FGMPConfig(clip="no"), "clip"),
+    "encode_levels 1.5": (lambda: encode_levels((1.5, 1, 1)), "levels"),     # was: byte of (1, 1, 1)
 }
 
 

@@ -71,6 +71,7 @@ def run_many(guard, module, cases):
 def one_error_line(out, *needles):
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert "Traceback" not in out.stderr + out.stdout, out.stderr
+    assert not out.stdout.strip(), out.stdout      # the error line is the whole output
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert lines[0].startswith("error: ")

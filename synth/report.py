@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     lib = ap.add_mutually_exclusive_group()
     lib.add_argument("--library", choices=libraries.NAMES, help="cell library (default mpaccel45)")
     lib.add_argument("--liberty", type=Path, help="a liberty file instead of synth/lib/mpaccel45.lib")
-    ap.add_argument("--jobs", type=int_range(1), default=int(os.environ.get("SYNTH_JOBS", "2")),
+    ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("SYNTH_JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
                     help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")

@@ -229,7 +229,7 @@ def main(argv=None) -> int:
                     help="run the energy workloads (the default; kept for older command lines)")
     ap.add_argument("--synthetic", action="store_true",
                     help="seeded random data instead of all-MiniLM-L6-v2 for the energy workloads")
-    ap.add_argument("--jobs", type=int_range(1), default=int(os.environ.get("SYNTH_JOBS", "2")),
+    ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("SYNTH_JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
                     help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")

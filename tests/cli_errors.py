@@ -1,5 +1,6 @@
 """Bad input to a CLI: run it in a subprocess and check the one error line (exit code 2)."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,16 +26,17 @@ GUARDS = {
 }
 
 
-def run(*args, code=None):
+def run(*args, code=None, env=None):
     cmd = [sys.executable, *(["-c", code] if code else []), *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=None if env is None else {**os.environ, **env})
 
 
-def run_guarded(guard, module, *args):
+def run_guarded(guard, module, *args, env=None):
     """``python -m module args`` with :data:`GUARDS` ``[guard]`` installed first."""
     code = (GUARDS[guard] + f"import runpy; sys.argv = [{module!r}] + sys.argv[1:]\n"
             f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n")
-    return run(*args, code=code)
+    return run(*args, code=code, env=env)
 
 
 _MANY = """

@@ -170,3 +170,12 @@ def other_results(tmp_path_factory):
                          ids=[f"{m} {' '.join(a)}" for m, a, _ in OTHERS])
 def test_other_clis_refuse_before_any_synthesis(other_results, i):
     one_error_line(other_results[i], *OTHERS[i][2])
+
+
+@pytest.mark.parametrize("module,var", [("synth.report", "SYNTH_JOBS"), ("synth.sweep", "SYNTH_JOBS"),
+                                        ("verif.regress", "JOBS")])
+def test_bad_jobs_environment_variable(module, var):
+    """The --jobs default comes from the environment: checked like the option (it used to be a
+    traceback while the parser was built)."""
+    one_error_line(run_guarded("synth", module, "--list" if module != "synth.report" else "--full",
+                               env={var: "abc"}), "--jobs", "'abc'")

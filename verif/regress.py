@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     ap.add_argument("-m", dest="marker", default="cocotb and not slow", help="pytest marker expression")
     ap.add_argument("-k", dest="keyword", help="pytest -k expression")
     ap.add_argument("--seeds", type=_seeds, default=[1], help="e.g. 1-4 or 3,7 (default 1)")
-    ap.add_argument("--jobs", type=int_range(1), default=int(os.environ.get("JOBS", "2")),
+    ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
                     help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")

@@ -117,6 +117,9 @@ def evaluate(weights: str, layers: str | None = None, methods=DEFAULT_METHODS,
              group_size: int = 96, activations: str = "auto", tokens: int = 2048,
              n_texts: int = 64, progress=None) -> dict:
     from golden import models
+    from golden.formats import check_int
+    check_int("tokens", tokens, 1, 1 << 30)       # 0 tokens: no signal, an infinite SQNR
+    check_int("n_texts", n_texts, 1, 1 << 30)
     path = models.resolve_weights(weights)
     try:
         tensors = models.load_safetensors(path)

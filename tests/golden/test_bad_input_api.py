@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from golden.eval import fineq_cli
 from golden.fgmp import hw
 from golden.fgmp.blocks import quantize_mixed, quantize_nvfp4
 from golden.fgmp.hw import Blocks
@@ -84,6 +85,8 @@ CASES = {
     "FGMPConfig clip_steps 8.0": (lambda: FGMPConfig(clip_steps=8.0), "clip_steps"),
     "FGMPConfig clip 'no'": (lambda: FGMPConfig(clip="no"), "clip"),
     "encode_levels 1.5": (lambda: encode_levels((1.5, 1, 1)), "levels"),     # was: byte of (1, 1, 1)
+    "fineq evaluate tokens 0": (lambda: fineq_cli.evaluate("minilm", tokens=0), "tokens"),
+    "fineq evaluate n_texts -1": (lambda: fineq_cli.evaluate("minilm", n_texts=-1), "n_texts"),
 }
 
 

@@ -17,6 +17,7 @@ is exact; the RTL encoders (rtl/formats) compute it with integer shifts. Tests t
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FloatFormat", "E2M1", "E4M3", "UE4M3", "E5M2", "FORMATS",
-    "encode", "decode",
+    "encode", "decode", "int_codes", "check_int",
     "encode_e2m1", "decode_e2m1", "encode_e4m3", "decode_e4m3",
     "encode_ue4m3", "decode_ue4m3", "encode_e5m2", "decode_e5m2",
     "f32_to_bits", "bits_to_f32",
@@ -188,17 +189,41 @@ def encode(fmt: FloatFormat, x, scale_exp: int | torch.Tensor = 0) -> torch.Tens
     return code.to(torch.uint8)
 
 
+def check_int(name: str, value, lo: int, hi: int) -> int:
+    """An integer argument in ``lo..hi`` (Python or numpy integer, or a 0-d integer tensor;
+    not a bool, not a float: nothing is truncated); ``ValueError`` naming it otherwise."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        v = operator.index(value)
+    except TypeError:
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+    return v
+
+
+def int_codes(x, what: str, lo: int, hi: int, *, bool_ok: bool = False) -> torch.Tensor:
+    """``x`` (tensor, array, list or number) as int64 codes in ``lo..hi``; ``ValueError`` naming
+    ``what`` for a floating-point, complex or (unless ``bool_ok``) bool dtype — nothing is
+    truncated or wrapped — and for a code outside the range."""
+    import torch
+    try:
+        t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{what}: expected integer codes, got {type(x).__name__} ({e})") from None
+    if t.is_floating_point() or t.is_complex() or (t.dtype == torch.bool and not bool_ok):
+        raise ValueError(f"{what}: expected integer codes, got dtype {t.dtype}")
+    c = t.to(torch.int64)
+    if c.numel() and (int(c.min()) < lo or int(c.max()) > hi):
+        bad = c[(c < lo) | (c > hi)].flatten()[0].item()
+        raise ValueError(f"{what}: code {bad} outside {lo}..{hi}")
+    return c
+
+
 def decode(fmt: FloatFormat, codes) -> torch.Tensor:
     """Decode ``fmt`` codes to float32 (exact: every value of these formats is an FP32)."""
-    import torch
-    if not isinstance(codes, torch.Tensor):
-        codes = torch.as_tensor(codes)
-    if codes.is_floating_point() or codes.dtype == torch.bool:
-        raise ValueError(f"decode_{fmt.name}: expected integer codes, got dtype {codes.dtype}")
-    c = codes.to(torch.int64)
-    if c.numel() and (int(c.min()) < 0 or int(c.max()) >= (1 << fmt.width)):
-        bad = c[(c < 0) | (c >= (1 << fmt.width))].flatten()[0].item()
-        raise ValueError(f"decode_{fmt.name}: code {bad} outside 0..{(1 << fmt.width) - 1}")
+    c = int_codes(codes, f"decode_{fmt.name}", 0, (1 << fmt.width) - 1)
     return fmt._decode_table[c]
 
 
@@ -244,8 +269,6 @@ def f32_to_bits(x) -> torch.Tensor:
 def bits_to_f32(bits) -> torch.Tensor:
     """IEEE bit patterns (integers in 0..2**32-1) -> FP32 values."""
     import torch
-    b = torch.as_tensor(bits, dtype=torch.int64)
-    if b.numel() and (int(b.min()) < 0 or int(b.max()) > 0xFFFFFFFF):
-        raise ValueError("bits_to_f32: bit patterns must lie in 0..2**32-1")
+    b = int_codes(bits, "bits_to_f32: bit patterns", 0, 0xFFFFFFFF)
     b = torch.where(b >= (1 << 31), b - (1 << 32), b)
     return b.to(torch.int32).contiguous().view(torch.float32)

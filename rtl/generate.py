@@ -10,7 +10,6 @@ value: one line on stderr and exit code 2.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from amaranth.hdl import Fragment
 
+from infra.cli import Parser, fail, out_dir
 from infra.paths import build_dir
 
 from .registry import BlockError, BlockSpec, blocks, get_block
@@ -119,12 +119,12 @@ def elaborate(name: str, params: dict[str, Any] | None = None) -> GeneratedBlock
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rtl.generate", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m rtl.generate", description=__doc__.split("\n")[0])
     ap.add_argument("block", nargs="?", help="block name (see --list)")
     ap.add_argument("--list", action="store_true", help="print one block name per line")
     ap.add_argument("--all", action="store_true", help="every block in its default configuration")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("-o", "--out", type=Path, default=None, help="default $BUILD_DIR/verilog")
+    ap.add_argument("-o", "--out", type=out_dir, default=None, help="default $BUILD_DIR/verilog")
     args = ap.parse_args(argv)
     args.out = args.out or build_dir("verilog")
     try:
@@ -148,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         print(j)
         return 0
     except BlockError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
+    except OSError as e:
+        return fail(f"--out {str(args.out)!r}: cannot write {e.filename or ''}: "
+                    f"{e.strerror or type(e).__name__}")
 
 
 if __name__ == "__main__":

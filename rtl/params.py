@@ -2,13 +2,9 @@
 parameter (the registry turns it into ``BlockError``, exit code 2 in the CLIs)."""
 from __future__ import annotations
 
+from golden.formats import check_int   # one integer check for every layer
+
 __all__ = ["check_int", "check_choice"]
-
-
-def check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
-    return value
 
 
 def check_choice(name: str, value, choices) -> str:

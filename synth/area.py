@@ -16,12 +16,12 @@ block or parameter, failed synthesis, bad liberty): one line on stderr, exit cod
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from infra.cli import Parser, fail
 from rtl.registry import BlockError, get_block
 
 from . import libraries
@@ -38,7 +38,7 @@ def area(block: str, params: dict[str, Any] | None = None, *, use_cache: bool = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.area", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m synth.area", description=__doc__.split("\n")[0])
     ap.add_argument("block")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     lib = ap.add_mutually_exclusive_group()
@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         result = area(args.block, spec.parse(args.param), use_cache=not args.no_cache,
                       liberty=liberty)
     except (BlockError, FlowError, LibertyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:

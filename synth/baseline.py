@@ -12,12 +12,12 @@ between versions; with no baseline for the installed version the check says so a
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from pathlib import Path
 
+from infra.cli import Parser
 from infra.yosys import yosys_version
 
 from .designs import Design, designs
@@ -96,7 +96,7 @@ def check(path: Path | None = None, keys=GUARD) -> tuple[list[str], list[str]]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.baseline", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m synth.baseline", description=__doc__.split("\n")[0])
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true", help="compare with the baseline (default)")
     g.add_argument("--update", action="store_true", help="rewrite the baseline from current results")

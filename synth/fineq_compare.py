@@ -21,11 +21,11 @@ Unknown values (``--rows 0``) are one error line and exit code 2 too.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from golden.models import ModelNotAvailable
+from infra.cli import Parser, fail
 from rtl.fineq.array import MAX_DIM
 from rtl.fineq.common import max_window
 from rtl.params import check_int
@@ -106,8 +106,7 @@ def markdown(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.fineq_compare",
-                                 description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m synth.fineq_compare", description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=16)
     ap.add_argument("--cols", type=int, default=16)
     ap.add_argument("--json", action="store_true")
@@ -118,11 +117,9 @@ def main(argv=None) -> int:
         check_int("cols", args.cols, 1, MAX_DIM)
         data = collect(args.rows, args.cols, realdata=not args.no_realdata)
     except ModelNotAvailable as e:
-        print(f"error: {e} (or pass --no-realdata)", file=sys.stderr)
-        return 2
+        return fail(f"{e} (or pass --no-realdata)")
     except (BlockError, FlowError, LibertyError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     if args.json:
         print(json.dumps(data, sort_keys=True, default=str))
     else:

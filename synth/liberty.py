@@ -21,11 +21,13 @@ scalar or table ``cell_rise`` / ``cell_fall`` values (their mean is used as ``d0
 """
 from __future__ import annotations
 
-import argparse
+import math
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from infra.cli import Parser, fail
 
 __all__ = ["LibertyError", "Cell", "Library", "read_liberty", "parse_liberty", "liberty_text",
            "DEFAULT_LIBERTY", "parse_function", "WIRE_CAP_PER_UM", "FANOUT_LENGTH",
@@ -451,6 +453,17 @@ def _table_slope(group) -> float:
     return 0.0
 
 
+def _quantity(text: str, what: str) -> float:
+    """An area or a capacitance: a finite number >= 0 (``LibertyError`` naming ``what``)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise LibertyError(f"{what} {text!r} is not a number") from None
+    if not 0.0 <= v < math.inf:                   # refuses nan, inf and negative values
+        raise LibertyError(f"{what} must be a finite number >= 0, got {text!r}")
+    return v
+
+
 def parse_liberty(text: str, path="<liberty>") -> Library:
     name, _, groups = _parse_groups(text, path)
     cells: dict[str, Cell] = {}
@@ -460,11 +473,7 @@ def parse_liberty(text: str, path="<liberty>") -> Library:
         if not args:
             raise LibertyError(f"{path}: malformed liberty (cell without a name)")
         cname = args[0]
-        try:
-            area = float(attrs.get("area", "0"))
-        except ValueError:
-            raise LibertyError(f"{path}: cell {cname}: area {attrs.get('area')!r} is not a number") from None
-        cell = Cell(cname, area)
+        cell = Cell(cname, _quantity(attrs.get("area", "0"), f"{path}: cell {cname}: area"))
         delays, slopes = [], []
         for ch in children:
             cn, cargs, cattrs, cchildren = ch
@@ -479,10 +488,8 @@ def parse_liberty(text: str, path="<liberty>") -> Library:
                 for pin in cargs:
                     direction = cattrs.get("direction", "")
                     if direction == "input":
-                        try:
-                            cell.inputs[pin] = float(cattrs.get("capacitance", "1.0"))
-                        except ValueError:
-                            raise LibertyError(f"{path}: cell {cname} pin {pin}: bad capacitance") from None
+                        cell.inputs[pin] = _quantity(cattrs.get("capacitance", "1.0"),
+                                                     f"{path}: cell {cname} pin {pin}: capacitance")
                         if cattrs.get("clock", "false") == "true":
                             cell.clock = pin
                     elif direction == "output":
@@ -504,6 +511,8 @@ def parse_liberty(text: str, path="<liberty>") -> Library:
         if delays:
             cell.d0 = sum(delays) / len(delays)
             cell.k = sum(slopes) / len(slopes)
+        if not all(math.isfinite(v) for v in (cell.d0, cell.k, cell.setup)):
+            raise LibertyError(f"{path}: cell {cname}: timing table values must be finite numbers")
         cells[cname] = cell
     if not cells:
         raise LibertyError(f"{path}: liberty defines no cells")
@@ -633,7 +642,7 @@ def truth_table(fn: str, pins: list[str]) -> list[int]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.liberty", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m synth.liberty", description=__doc__.split("\n")[0])
     ap.add_argument("--check", type=Path, help="read a liberty file and list its usable cells")
     ap.add_argument("-o", "--out", type=Path, default=DEFAULT_LIBERTY)
     args = ap.parse_args(argv)
@@ -650,8 +659,9 @@ def main(argv=None) -> int:
         print(args.out)
         return 0
     except LibertyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
+    except OSError as e:
+        return fail(f"--out {str(args.out)!r}: {e.strerror or type(e).__name__}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ line for a bad liberty file or a missing model package (without ``--synthetic``)
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -36,6 +35,7 @@ import time
 from pathlib import Path
 
 from golden.models import minilm_version
+from infra.cli import Parser, int_range, out_dir
 from infra.cluster import scheduler_default
 from infra.paths import build_dir
 from infra.yosys import yosys_version
@@ -162,15 +162,15 @@ def build_report(rows: list[dict], *, full: bool, liberty, wall: float, out: Pat
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.report", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=None, help="output folder (default $BUILD_DIR/synth)")
+    ap = Parser(prog="python -m synth.report", description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=out_dir, default=None, help="output folder (default $BUILD_DIR/synth)")
     ap.add_argument("--full", action="store_true", help="every design (32x32 arrays too)")
     ap.add_argument("--synthetic", action="store_true",
                     help="seeded random data instead of all-MiniLM-L6-v2 (the report says so)")
     lib = ap.add_mutually_exclusive_group()
     lib.add_argument("--library", choices=libraries.NAMES, help="cell library (default mpaccel45)")
     lib.add_argument("--liberty", type=Path, help="a liberty file instead of synth/lib/mpaccel45.lib")
-    ap.add_argument("--jobs", type=int, default=int(os.environ.get("SYNTH_JOBS", "2")),
+    ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("SYNTH_JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
                     help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")

@@ -19,7 +19,6 @@ By default the listing shows the points of the current flow (``--all-flows`` for
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sqlite3
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import db
+from infra.cli import Parser, fail
 
 __all__ = ["POINT_COLUMNS", "ENERGY_COLUMNS", "open_db", "store", "lookup", "query", "energy_rows",
            "stored_rows", "headline", "HEADLINE_WORKLOAD", "main"]
@@ -162,7 +162,7 @@ def _value(text: str):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.results", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m synth.results", description=__doc__.split("\n")[0])
     ap.add_argument("--family", help="fineq, fgmp, fineq-extra, formats ...")
     ap.add_argument("--block")
     ap.add_argument("--library", help="mpaccel45, sky130hd, or a liberty file's stem")
@@ -179,14 +179,12 @@ def main(argv=None) -> int:
     params = {}
     for item in args.param:
         if "=" not in item:
-            print(f"error: --param {item!r}: expected NAME=VALUE", file=sys.stderr)
-            return 2
+            return fail(f"--param {item!r}: expected NAME=VALUE")
         k, v = item.split("=", 1)
         params[k] = _value(v)
     path = args.db or db.default_path()
-    if not path.exists():
-        print(f"error: {path}: no results database (run make sweep or make area)", file=sys.stderr)
-        return 2
+    if not path.is_file():
+        return fail(f"--db {str(path)!r}: no results database file (run make sweep or make area)")
     conn = open_db(path)
     flow = None
     if not args.all_flows:

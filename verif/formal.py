@@ -22,7 +22,6 @@ one fails); 1 otherwise; 2 for bad arguments.
 """
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 
+from infra.cli import Parser, int_range
 from infra.paths import build_dir
 from infra.yosys import YosysError, run_script
 from rtl.fgmp.vmac import MUTANTS, UNIT_NAMES, BlockProduct
@@ -94,13 +94,13 @@ def prove(gate: str, mode: str, *, output: str = "d", mutant: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m verif.formal", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m verif.formal", description=__doc__.split("\n")[0])
     ap.add_argument("--datapath", nargs="+", default=["shared"],
                     choices=["shared", "shared_fp4"])
     ap.add_argument("--mode", nargs="+", default=list(UNIT_NAMES), choices=list(UNIT_NAMES))
     ap.add_argument("--output", default="d", choices=["d", "p"])
     ap.add_argument("--mutant", choices=list(MUTANTS))
-    ap.add_argument("--timeout", type=int, default=1200)
+    ap.add_argument("--timeout", type=int_range(1), default=1200, help="seconds per proof")
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:

@@ -12,7 +12,6 @@ Three independent checks per block, all must be clean:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infra.cli import Parser, fail, out_dir
 from infra.paths import build_dir
 from infra.yosys import YosysError, run_script
 from rtl.generate import elaborate
@@ -81,9 +81,9 @@ def lint_block(name: str, out: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m verif.lint", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m verif.lint", description=__doc__.split("\n")[0])
     ap.add_argument("blocks", nargs="*")
-    ap.add_argument("--out", type=Path, default=None, help="default $BUILD_DIR/lint")
+    ap.add_argument("--out", type=out_dir, default=None, help="default $BUILD_DIR/lint")
     args = ap.parse_args(argv)
     args.out = args.out or build_dir("lint")
     try:
@@ -91,8 +91,7 @@ def main(argv=None) -> int:
         for n in names:
             get_block(n)
     except BlockError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     failed = 0
     for name in names:
         problems = lint_block(name, args.out)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from infra import db
 from infra.cache import cache_key
+from infra.cli import Parser, fail, int_range, listof, out_file
 from infra.cluster import Task, run_tasks, scheduler_default
 from infra.paths import ROOT, build_dir
 
@@ -117,44 +119,43 @@ def run_regression(nodeids: list[str], seeds: list[int], *, jobs: int = 2,
 
 
 def _seeds(text: str) -> list[int]:
+    """``type=`` of --seeds: comma-separated seeds >= 0 and ranges ``A-B`` (A <= B)."""
     out = []
-    for part in text.split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out += list(range(int(a), int(b) + 1))
-        elif part.strip():
-            out.append(int(part))
+    for part in listof()(text):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m or (m.group(2) is not None and int(m.group(2)) < int(m.group(1))):
+            raise argparse.ArgumentTypeError(f"{part!r} in {text!r} is not a seed >= 0 or a "
+                                             "range A-B with A <= B")
+        out += list(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
     return out
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m verif.regress", description=__doc__.split("\n")[0])
+    ap = Parser(prog="python -m verif.regress", description=__doc__.split("\n")[0])
     ap.add_argument("-m", dest="marker", default="cocotb and not slow", help="pytest marker expression")
     ap.add_argument("-k", dest="keyword", help="pytest -k expression")
     ap.add_argument("--seeds", type=_seeds, default=[1], help="e.g. 1-4 or 3,7 (default 1)")
-    ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", "2")),
+    ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
                     help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")
     ap.add_argument("--force", action="store_true", help="rerun tasks already in the database")
     ap.add_argument("--list", action="store_true", help="print the (test, seed) tasks and exit")
-    ap.add_argument("--json", type=Path, help="summary file (default $BUILD_DIR/verif/regress.json)")
-    ap.add_argument("--db", type=Path, help="default $BUILD_DIR/results.sqlite")
+    ap.add_argument("--json", type=out_file, help="summary file (default $BUILD_DIR/verif/regress.json)")
+    ap.add_argument("--db", type=out_file, help="default $BUILD_DIR/results.sqlite")
     ap.add_argument("paths", nargs="*", default=[TEST_DIR])
     args = ap.parse_args(argv)
     try:
         nodeids = collect(args.marker, args.keyword, tuple(args.paths))
     except RuntimeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     if args.list:
         for n in nodeids:
             for s in args.seeds:
                 print(f"{n} seed={s}")
         return 0
     if not nodeids:
-        print("error: no test selected", file=sys.stderr)
-        return 2
+        return fail("no test selected")
     t0 = time.monotonic()
     print(f"verif.regress: {len(nodeids)} tests x {len(args.seeds)} seeds "
           f"({args.scheduler or f'local cluster, {args.jobs} workers'})", flush=True)

@@ -10,6 +10,8 @@ import importlib
 import importlib.util
 import sys
 
+from infra.cli import fail
+
 SUBCOMMANDS = {
     "fgmp": ("golden.eval.fgmp_cli", "FGMP block formats / policy on real activations"),
     "fineq": ("golden.eval.fineq_cli", "FineQ layouts vs RTN / coarse mixed precision on real weights"),
@@ -33,13 +35,15 @@ def _module_for(name: str) -> str | None:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help"):
+    if argv and argv[0] in ("-h", "--help"):
         print(_usage())
-        return 0 if argv else 2
+        return 0
+    known = ", ".join(sorted(SUBCOMMANDS))
+    if not argv:
+        return fail(f"give a subcommand ({known}; --help lists them)")
     module = _module_for(argv[0])
     if module is None:
-        print(f"unknown subcommand {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
-        return 2
+        return fail(f"unknown subcommand {argv[0]!r} (known: {known})")
     return importlib.import_module(module).main(argv[1:])
 
 

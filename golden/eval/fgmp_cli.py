@@ -14,6 +14,10 @@ Metrics per configuration, against the FP32 model on the evaluation texts: cosin
 of the sentence embeddings (mean and 1st percentile = worst 1 %), Spearman correlation of all
 pairwise cosine similarities (ranking agreement), achieved NVFP4 fractions, weight bits per
 element and weight-memory saving vs all-FP8 (8 bits/element).
+
+Bad input (a value out of range, more texts than the docstring pool holds): one line
+``error: ...`` naming the argument, exit code 2, before the model is loaded (the arguments are
+checked before torch is imported; the text counts against the pool before the model loads).
 """
 from __future__ import annotations
 
@@ -22,26 +26,28 @@ import json
 import sys
 import time
 
-import torch
-
-from golden.fgmp.policy import (FGMPConfig, FGMPPlanner, POLICIES, act_fp4_fraction,
-                                collect_fisher)
-from golden.models import (Encoder, ModelNotAvailable, contrastive_loss, load_minilm, split_texts,
-                           two_views)
+from infra.cli import Parser, fail, fraction, int_range
 
 DEFAULT_PS = (0.5, 0.7, 0.8, 0.9)
+#: golden.fgmp.policy.POLICIES (kept here so that parsing the arguments imports no torch;
+#: a test checks that the two agree)
+POLICIES = ("fisher", "error", "magnitude", "random")
+#: all-MiniLM-L6-v2 position embeddings; 3 tokens = [CLS], one word piece, [SEP]
+MAX_LEN = (3, 512)
 
 
 # ---------------------------------------------------------------------------------------------
 # Metrics
 
-def _ranks(v: torch.Tensor) -> torch.Tensor:
+def _ranks(v):
+    import torch
     r = torch.empty_like(v)
     r[v.argsort()] = torch.arange(len(v), dtype=v.dtype)
     return r
 
 
-def metrics(ref: torch.Tensor, q: torch.Tensor) -> dict:
+def metrics(ref, q) -> dict:
+    import torch
     cos = (ref * q).sum(-1).double()
     iu = torch.triu_indices(len(ref), len(ref), 1)
     s_ref = (ref @ ref.T)[iu[0], iu[1]].double()
@@ -56,13 +62,28 @@ def metrics(ref: torch.Tensor, q: torch.Tensor) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Run
 
-def run(args) -> dict:
+def texts(args):
+    """(calibration, evaluation, split) texts; ``ValueError`` naming --n-cal/--n-eval when the
+    docstring pool is too small (no model is loaded)."""
+    from golden.models import split_texts
+    try:
+        return split_texts(args.n_cal, args.n_eval, args.seed)
+    except ValueError as e:
+        raise ValueError(f"--n-cal {args.n_cal} / --n-eval {args.n_eval}: {e}") from None
+
+
+def run(args, split=None) -> dict:
+    """The evaluation; ``split``: the result of :func:`texts` (computed here when None)."""
+    import torch
+
+    from golden.fgmp.policy import FGMPConfig, FGMPPlanner, act_fp4_fraction, collect_fisher
+    from golden.models import Encoder, contrastive_loss, load_minilm, two_views
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
+    cal, ev, split = split or texts(args)
     model, tok = load_minilm()
     enc = Encoder(tok, args.max_len, args.batch)
-    cal, ev, split = split_texts(args.n_cal, args.n_eval, args.seed)
     t_load = time.perf_counter() - t_start
 
     # Fisher + policy + clipping (timed together: the offline half of FGMP)
@@ -148,22 +169,26 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    p = p or argparse.ArgumentParser(prog="python -m golden.eval fgmp", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="python -m golden.eval fgmp", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    count = int_range(1)
     p.add_argument("--model", default="minilm", choices=["minilm"])
-    p.add_argument("--p", type=float, action="append",
+    p.add_argument("--p", type=fraction, action="append",
                    help="FP4 block fraction(s) to evaluate (repeatable; default 0.5 0.7 0.8 0.9)")
     p.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES)
-    p.add_argument("--n-cal", type=int, default=256)
-    p.add_argument("--n-eval", type=int, default=256)
-    p.add_argument("--cal-batch", type=int, default=16)
-    p.add_argument("--act-rows", type=int, default=512)
-    p.add_argument("--max-len", type=int, default=64)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--n-cal", type=count, default=256)
+    p.add_argument("--n-eval", type=int_range(3), default=256,
+                   help="evaluation texts, >= 3 (a rank correlation needs 3 pairs)")
+    p.add_argument("--cal-batch", type=int_range(2), default=16,
+                   help="texts per calibration batch, >= 2 (InfoNCE needs in-batch negatives)")
+    p.add_argument("--act-rows", type=count, default=512)
+    p.add_argument("--max-len", type=int_range(*MAX_LEN), default=64,
+                   help=f"tokens per text, {MAX_LEN[0]}..{MAX_LEN[1]} (default %(default)s)")
+    p.add_argument("--batch", type=count, default=64)
+    p.add_argument("--threads", type=count, default=1,
                    help="torch threads (1 is fastest on a shared 2-core machine)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_range(0, 2 ** 32 - 1), default=0)
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("-v", "--verbose", action="store_true", help="print rows as they finish")
     return p
@@ -171,14 +196,15 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    for p in args.p or []:
-        if not 0.0 <= p <= 1.0:
-            raise SystemExit(f"--p must lie in [0, 1], got {p}")
+    from golden.models import ModelNotAvailable
     try:
-        res = run(args)
+        split = texts(args)
+    except ValueError as e:
+        return fail(str(e))
+    try:
+        res = run(args, split)
     except ModelNotAvailable as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     if args.json:
         print(json.dumps(res, indent=1, default=str))
     else:

@@ -13,6 +13,10 @@ the model offline — paragraphs of Python standard-library docstrings
 (importance for the ``+imp`` methods), odd-numbered ones the evaluation set; each set is
 subsampled to ``--tokens`` tokens. Otherwise (or ``--activations synthetic``) a documented
 synthetic fallback is used (``golden.models.synthetic_activations``).
+
+Bad input (a missing, empty or non-safetensors ``--weights`` file, an invalid ``--layers``
+regex, an empty or unknown ``--methods`` list, a count below 1, a bad ``--group-size``): one
+line ``error: ...`` naming the argument, exit code 2, before the weights or a model are loaded.
 """
 from __future__ import annotations
 
@@ -23,10 +27,9 @@ import re
 import statistics
 import sys
 import time
+from pathlib import Path
 
-
-from golden.fineq import LAYOUTS, quantize, quantize_coarse_mixed, quantize_rtn
-from golden import models
+from infra.cli import Parser, fail, int_range, listof, regex
 
 DEFAULT_METHODS = (
     "fineq-321", "fineq-330", "fineq-joint", "fineq-330-ratio",
@@ -44,12 +47,13 @@ def fineq_avg_bits(shape, group_size):
 
 
 def _parse_method(name):
+    from golden.fineq import LAYOUTS
     imp = name.endswith("+imp")
     base = name[:-4] if imp else name
     m = re.fullmatch(r"fineq-(\w+?)(-ratio)?", base)
     if m and m.group(1) in LAYOUTS:
         return ("fineq", m.group(1), "ratio" if m.group(2) else "search", imp)
-    m = re.fullmatch(r"int(\d)(-asym|-odd)?", base)
+    m = re.fullmatch(r"int([1-8])(-asym|-odd)?", base)
     if m:
         return ("rtn", int(m.group(1)), (m.group(2) or "-odd")[1:], imp)
     m = re.fullmatch(r"mixed-(odd|asym)(?:/(odd|asym))?", base)
@@ -59,6 +63,7 @@ def _parse_method(name):
 
 
 def run_method(name, W, group_size, importance):
+    from golden.fineq import quantize, quantize_coarse_mixed, quantize_rtn
     kind, a, b, use_imp = _parse_method(name)
     imp = importance if use_imp else None
     if use_imp and importance is None:
@@ -91,6 +96,7 @@ def _match_module(key, module_names):
 
 
 def _real_activations(model_dir, keys, n_texts, tokens):
+    from golden import models
     model, tok = models.load_hf_model(model_dir)
     texts = models.stdlib_docstring_texts()
     calib_texts, eval_texts = texts[0::2][:n_texts], texts[1::2][:n_texts]
@@ -110,8 +116,16 @@ def _real_activations(model_dir, keys, n_texts, tokens):
 def evaluate(weights: str, layers: str | None = None, methods=DEFAULT_METHODS,
              group_size: int = 96, activations: str = "auto", tokens: int = 2048,
              n_texts: int = 64, progress=None) -> dict:
+    from golden import models
+    from golden.formats import check_int
+    check_int("tokens", tokens, 1, 1 << 30)       # 0 tokens: no signal, an infinite SQNR
+    check_int("n_texts", n_texts, 1, 1 << 30)
     path = models.resolve_weights(weights)
-    tensors = models.load_safetensors(path)
+    try:
+        tensors = models.load_safetensors(path)
+    except Exception as e:                        # noqa: BLE001 — safetensors' own errors
+        raise ValueError(f"--weights {str(path)!r}: not a safetensors file "
+                         f"({type(e).__name__}: {e})") from None
     rx = re.compile(layers) if layers else None
     keys = [k for k, v in tensors.items()
             if v.dim() == 2 and v.is_floating_point()
@@ -265,44 +279,83 @@ def _json_safe(x):
     return x
 
 
+def _weights(text: str) -> str:
+    """``type=`` of --weights: 'minilm', or a file that starts with a safetensors header (an
+    8-byte little-endian length, then that many bytes of a JSON object)."""
+    if text == "minilm":
+        return text
+    p = Path(text)
+    if not p.is_file():
+        raise argparse.ArgumentTypeError(f"weights file {text!r} does not exist (or use 'minilm')")
+    with p.open("rb") as f:
+        head = f.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else 0
+        size = p.stat().st_size
+        try:
+            ok = 0 < n <= size - 8 and isinstance(json.loads(f.read(n)), dict)
+        except ValueError:                        # not JSON, not UTF-8
+            ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a safetensors file "
+                                         f"({'empty' if size == 0 else 'no safetensors header'})")
+    return text
+
+
+def check_args(args) -> None:
+    """The checks that need golden.fineq (torch): method names, group size. ``ValueError``
+    naming the argument; nothing is loaded."""
+    from golden.fineq.format import check_group_size
+    for m in args.methods:
+        try:
+            _parse_method(m)
+        except ValueError as e:
+            raise ValueError(f"--methods: {e}") from None
+    try:
+        check_group_size(args.group_size)
+    except ValueError as e:
+        raise ValueError(f"--group-size: {e}") from None
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m golden.eval fineq", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", required=True,
+    ap = Parser(prog="python -m golden.eval fineq", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    count = int_range(1)
+    ap.add_argument("--weights", required=True, type=_weights,
                     help="a .safetensors file, or 'minilm' for the bundled all-MiniLM-L6-v2")
-    ap.add_argument("--layers", default=None,
+    ap.add_argument("--layers", default=None, type=regex,
                     help="regex (re.search) over tensor names; default: all 2-D float tensors "
                          "without 'embed' in the name")
-    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+    ap.add_argument("--methods", type=listof(), default=list(DEFAULT_METHODS),
                     help="comma-separated: fineq-<layout>[-ratio], int<b>[-asym], "
                          "mixed-<grid>[/<grid>], any with +imp (default: %(default)s)")
-    ap.add_argument("--group-size", type=int, default=96)
+    ap.add_argument("--group-size", type=int_range(3), default=96,
+                    help="a positive multiple of 3 (default %(default)s)")
     ap.add_argument("--activations", choices=("auto", "text", "synthetic"), default="auto")
-    ap.add_argument("--tokens", type=int, default=2048,
+    ap.add_argument("--tokens", type=count, default=2048,
                     help="calibration and evaluation tokens per layer (default 2048)")
-    ap.add_argument("--texts", type=int, default=64,
+    ap.add_argument("--texts", type=count, default=64,
                     help="paragraphs per calibration / evaluation set (default 64)")
-    ap.add_argument("--threads", type=int, default=None,
+    ap.add_argument("--threads", type=count, default=None,
                     help="torch.set_num_threads (default: torch's default; 1 is much faster "
                          "when the machine's cores are oversubscribed)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the tables")
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = ap.parse_args(argv)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    try:
+        check_args(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    from golden import models
     if args.threads is not None:
-        if args.threads < 1:
-            print(f"error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
-            return 2
         import torch
         torch.set_num_threads(args.threads)
     try:
-        res = evaluate(args.weights, args.layers, methods, args.group_size, args.activations,
-                       args.tokens, args.texts,
+        res = evaluate(args.weights, args.layers, args.methods, args.group_size,
+                       args.activations, args.tokens, args.texts,
                        progress=None if args.quiet else
                        (lambda k: print(f"  done {k}", file=sys.stderr, flush=True)))
     except (ValueError, FileNotFoundError, models.ModelNotAvailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     if args.json:
         print(json.dumps(_json_safe(res), indent=1))
     else:

@@ -29,7 +29,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from golden.formats import E2M1, E4M3, UE4M3, FloatFormat, decode, encode
+from golden.formats import E2M1, E4M3, UE4M3, FloatFormat, decode, encode, int_codes
 
 __all__ = [
     "BLOCK", "FP8_SCALE_CODE", "FP8_BLOCK_SCALE", "TENSOR_DIV",
@@ -374,7 +374,7 @@ def quantize_mixed(x, meta, tensor_scale=None, *, scale_codes=None, pad: bool = 
     xb, k = _as_blocks(x, pad, _what)
     _check_finite(xb, _what)
     S = _resolve_scale(xb, tensor_scale)
-    meta = torch.as_tensor(meta, dtype=torch.bool)
+    meta = int_codes(meta, f"{_what}: meta", 0, 1, bool_ok=True).to(torch.bool)
     if meta.shape != xb.shape[:-1]:
         raise ValueError(f"{_what}: meta shape {tuple(meta.shape)} != block shape "
                          f"{tuple(xb.shape[:-1])}")
@@ -382,11 +382,10 @@ def quantize_mixed(x, meta, tensor_scale=None, *, scale_codes=None, pad: bool = 
     if scale_codes is None:
         sc = nvfp4_block_scale_codes(xb, S)
     else:
-        sc = torch.as_tensor(scale_codes, dtype=torch.uint8)
+        sc = int_codes(scale_codes, f"{_what}: scale_codes (UE4M3; 0x7F is NaN, not a scale)",
+                       0, UE4M3.max_code).to(torch.uint8)
         if sc.shape != meta.shape:
             raise ValueError(f"{_what}: scale_codes shape {tuple(sc.shape)} != {tuple(meta.shape)}")
-        if bool((sc > UE4M3.max_code).any()):
-            raise ValueError(f"{_what}: scale code 0x7F (NaN) is not a valid block scale")
     c4 = _nvfp4_codes(x64, S, sc)
     c8 = _fp8_codes(x64, S)
     m = meta.unsqueeze(-1)

@@ -18,7 +18,7 @@ from collections import namedtuple
 
 import torch
 
-from golden.formats import E2M1, E4M3, UE4M3, decode
+from golden.formats import E2M1, E4M3, UE4M3, check_int, decode, int_codes
 from golden.fgmp.blocks import (BLOCK, FP8_BLOCK_SCALE, FP8_SCALE_CODE, _check_f32_scale,
                                  rne_encode)
 
@@ -139,14 +139,13 @@ def f32_add_bits(a_bits, b_bits) -> torch.Tensor:
 
 def codes_to_bus(meta: int, codes) -> int:
     """128-bit code bus of one block (see module docstring)."""
-    codes = [int(c) for c in codes]
-    if len(codes) != BLOCK:
-        raise ValueError(f"a block has {BLOCK} codes, got {len(codes)}")
+    meta = int(int_codes(meta, "codes_to_bus: meta", 0, 1, bool_ok=True))
     w = 8 if meta else 4
+    codes = int_codes(codes, f"codes_to_bus: codes ({w}-bit)", 0, (1 << w) - 1).reshape(-1)
+    if len(codes) != BLOCK:
+        raise ValueError(f"codes_to_bus: a block has {BLOCK} codes, got {len(codes)}")
     bus = 0
-    for i, c in enumerate(codes):
-        if not 0 <= c < (1 << w):
-            raise ValueError(f"code {c} of element {i} does not fit {w} bits")
+    for i, c in enumerate(codes.tolist()):
         bus |= c << (w * i)
     return bus
 
@@ -160,14 +159,12 @@ def bus_to_codes(meta: int, bus: int) -> list[int]:
 # VMAC
 
 def _as_blocks(obj, what):
-    meta = torch.as_tensor(obj.meta).to(torch.bool)
-    codes = torch.as_tensor(obj.codes).to(torch.int64)
-    scales = torch.as_tensor(obj.scales).to(torch.int64)
+    meta = int_codes(obj.meta, f"{what}: meta", 0, 1, bool_ok=True).to(torch.bool)
+    codes = int_codes(obj.codes, f"{what}: codes", 0, 255)
+    scales = int_codes(obj.scales, f"{what}: scales", 0, 255)
     if codes.shape != (*meta.shape, BLOCK) or scales.shape != meta.shape:
         raise ValueError(f"{what}: shapes meta {tuple(meta.shape)}, codes {tuple(codes.shape)}, "
                          f"scales {tuple(scales.shape)} are inconsistent")
-    if bool(((codes < 0) | (codes > 255)).any()):
-        raise ValueError(f"{what}: codes must be bytes 0..255")
     bad4 = (~meta).unsqueeze(-1) & (codes > 15)
     if bool(bad4.any()):
         raise ValueError(f"{what}: NVFP4 block with code > 15 (high nibble must be 0)")
@@ -281,7 +278,7 @@ def vmac(w_blocks, a_blocks, acc=None, *, trace: bool = False) -> torch.Tensor:
 
     w_blocks: meta[L, T], codes[L, T, 16], scales[L, T] (an FGMPTensor of shape [L, 16·T] or a
     ``Blocks``); a_blocks: meta[T], codes[T, 16], scales[T] (shared by all lanes).
-    acc: start values, FP32 bit patterns [L] (default +0.0).
+    acc: start values, FP32 bit patterns (integers), one or [L] (default +0.0).
     Returns int64 FP32 bit patterns [L] (or [T, L] when ``trace``: the result the lane would
     emit if cycle t ended the dot product). Tensor scales are NOT applied:
     out ≈ Σ_k w_k·a_k / (S_w·S_a).
@@ -291,7 +288,9 @@ def vmac(w_blocks, a_blocks, acc=None, *, trace: bool = False) -> torch.Tensor:
     (RNE of the exact sum; an exact zero is +0; ±Inf acc stays; NaN acc -> 0x7FC00000). A NaN
     element code (FP8 block, E4M3 0x7F/0xFF) or a NaN scale code (NVFP4 block, 0x7F) in either
     block of any pair makes the result 0x7FC00000. At most MAX_PAIRS = 2**16 block pairs per
-    dot product (|Σ P| < 2**43; ValueError beyond). T = 0 returns acc unchanged.
+    dot product (|Σ P| < 2**43; ValueError beyond). T = 0 returns acc unchanged; a trace needs
+    T >= 1 (it has one row per cycle). Float codes, scales or acc (never truncated), codes
+    outside their bits, a wrong shape or length raise ValueError.
     """
     p, nan = block_products(w_blocks, a_blocks)
     L, T = p.shape
@@ -301,11 +300,14 @@ def vmac(w_blocks, a_blocks, acc=None, *, trace: bool = False) -> torch.Tensor:
     if acc is None:
         a = torch.zeros(L, dtype=torch.int64)
     else:
-        a = torch.as_tensor(acc, dtype=torch.int64).reshape(-1).expand(L).clone()
-        if bool(((a < 0) | (a > 0xFFFFFFFF)).any()):
-            raise ValueError("vmac: acc must hold FP32 bit patterns 0..2**32-1")
+        a = int_codes(acc, "vmac: acc (FP32 bit patterns)", 0, 0xFFFFFFFF).reshape(-1)
+        if a.numel() not in (1, L):
+            raise ValueError(f"vmac: acc holds {a.numel()} values, expected 1 or L = {L}")
+        a = a.expand(L).clone()
     if T == 0:
-        return torch.zeros(0, L, dtype=torch.int64) if trace else a
+        if trace:
+            raise ValueError("vmac: trace=True needs at least one block cycle, got T = 0")
+        return a
     # |p| < 2**47 and T <= 2**16: every prefix sum is exact in int64
     sums = p.cumsum(1) if trace else p.sum(1, keepdim=True)
     nans = nan.cumsum(1) > 0 if trace else nan.any(1, keepdim=True)
@@ -371,17 +373,23 @@ def act_quant_blocks(x: torch.Tensor, tensor_scale: float, fbar: torch.Tensor, t
       NVFP4:  codes q4, scale s_b
     """
     S = _check_f32_scale(tensor_scale)
-    tau = int(tau)
-    if not TAU_FORCE_FP8 <= tau <= TAU_FORCE_NVFP4:
-        raise ValueError(f"tau {tau} outside [{TAU_FORCE_FP8}, {TAU_FORCE_NVFP4}]")
+    tau = check_int("tau (integer tau_q; tau_to_fixed converts a real threshold)", tau,
+                    TAU_FORCE_FP8, TAU_FORCE_NVFP4)
     x = torch.as_tensor(x)
     if x.dtype != torch.float32:
         raise ValueError(f"act_quant expects FP32 input, got {x.dtype}")
     if x.shape[-1] != BLOCK:
         raise ValueError(f"act_quant: last dimension must be {BLOCK}, got {x.shape[-1]}")
     fb = torch.as_tensor(fbar)
-    if fb.dtype != torch.uint8 or bool((fb > UE4M3.max_code).any()):
+    if fb.dtype != torch.uint8:
+        raise ValueError(f"fbar must be uint8 UE4M3 codes 0..0x7E, got dtype {fb.dtype}")
+    if bool((fb > UE4M3.max_code).any()):
         raise ValueError("fbar must be uint8 UE4M3 codes 0..0x7E")
+    try:
+        torch.broadcast_shapes(fb.shape, x.shape)
+    except RuntimeError:
+        raise ValueError(f"fbar of shape {tuple(fb.shape)} does not broadcast to the blocks "
+                         f"{tuple(x.shape)}") from None
     c = _act_candidates(x, S, fb)
     meta = c["nan"] | (c["score"] > tau)
     codes = torch.where(meta.unsqueeze(-1), c["q8"], c["q4"])
@@ -465,8 +473,8 @@ def act_quant(block_fp32, tensor_scale, fbar, tau):
     x = x.reshape(-1)
     if x.numel() != BLOCK:
         raise ValueError(f"act_quant: a block has {BLOCK} values, got {x.numel()}")
-    fb = torch.as_tensor(fbar, dtype=torch.int64).reshape(-1)
-    if fb.numel() != BLOCK or bool(((fb < 0) | (fb > UE4M3.max_code)).any()):
-        raise ValueError("act_quant: fbar must be 16 UE4M3 codes 0..0x7E")
+    fb = int_codes(fbar, "act_quant: fbar (UE4M3 codes)", 0, UE4M3.max_code).reshape(-1)
+    if fb.numel() != BLOCK:
+        raise ValueError(f"act_quant: fbar must be {BLOCK} UE4M3 codes, got {fb.numel()}")
     meta, codes, scales, _ = act_quant_blocks(x, tensor_scale, fb.to(torch.uint8), tau)
     return int(meta), [int(c) for c in codes], int(scales)

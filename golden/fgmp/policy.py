@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from golden.formats import E2M1, E4M3, UE4M3, decode
+from golden.formats import E2M1, E4M3, UE4M3, check_int, decode
 from golden.fgmp.blocks import (BLOCK, FP8_BLOCK_SCALE, FP8_SCALE_CODE, FGMPTensor,
                                 _fp8_codes, _nvfp4_codes, nvfp4_block_scale_codes,
                                 pow2_tensor_scale, quantize_mixed, tensor_scale)
@@ -398,8 +398,15 @@ class FGMPConfig:
         if self.clip_weighting not in ("fisher", "uniform"):
             raise ValueError(f"clip_weighting must be 'fisher' or 'uniform', "
                              f"got {self.clip_weighting!r}")
-        if int(self.clip_steps) != self.clip_steps or not 0 <= self.clip_steps <= 126:
-            raise ValueError(f"clip_steps must be an integer in 0..126, got {self.clip_steps!r}")
+        check_int("clip_steps", self.clip_steps, 0, 126)
+        check_int("seed", self.seed, 0, (1 << 32) - 1)
+        for name in ("clip", "quantize_weights", "quantize_acts", "act_pow2_scale"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        return self
+
+    def __post_init__(self):
+        self.validate()                  # a bad field fails here, naming it, not in apply()
 
     @property
     def pa(self) -> float:

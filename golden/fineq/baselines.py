@@ -26,6 +26,8 @@ from fractions import Fraction
 
 import torch
 
+from golden.formats import check_int
+
 from .format import DEFAULT_GROUP_SIZE, check_group_size
 from .quantizer import (DEFAULT_CHUNK_ELEMS, FP16_MAX, prepare_importance, prepare_weight,
                         search_ratios, stage2_ratios)
@@ -73,9 +75,7 @@ class GroupQuantWeight:
 
 
 def _check_bits(bits):
-    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 8:
-        raise ValueError(f"bits must be an integer in 1..8, got {bits!r}")
-    return bits
+    return check_int("bits", bits, 1, 8)
 
 
 def _check_grid(grid):
@@ -115,20 +115,26 @@ def _asym_dequant(Wg, delta, z, bits):
     return (q - z) * delta
 
 
-def _rtn_groups(Wg, imp, bits, grid):
+def _rtn_groups(Wg, imp, bits, grid, centred=False):
     """RTN with scale search on groups ``Wg [M, G]`` (imp: None or [M or 1, G]).
 
     Returns (values [M, G], err [M], scales fp16-valued float32 [M], zeros [M] or None).
+    FP32 errors; a group whose ``sum imp·w**2`` overflows FP32 (|w| above about 1.8e19, or a
+    huge importance) or whose error overflows for every candidate is searched again with FP64
+    centred errors ``v·(v - 2w)`` (the squared error minus the constant ``w**2``: the same
+    minimizer, no overflow); its returned error is then inf (it does not fit FP32).
     """
     M = Wg.shape[0]
+    dtype = torch.float64 if centred else torch.float32
 
     def err_of(v):
-        d = (Wg - v) ** 2
+        w, v = Wg.to(dtype), v.to(dtype)
+        d = v * (v - 2 * w) if centred else (w - v) ** 2
         if imp is not None:
-            d = d * imp
+            d = d * imp.to(dtype)
         return d.sum(dim=1)
 
-    best_err = torch.full((M,), math.inf)
+    best_err = torch.full((M,), math.inf, dtype=dtype)
     best_v = torch.zeros_like(Wg)
     best_a = torch.zeros(M)
     best_b = torch.zeros(M)
@@ -171,6 +177,15 @@ def _rtn_groups(Wg, imp, bits, grid):
         best_v = torch.where(better[:, None], v, best_v)
         best_a = torch.where(better, a, best_a)
         best_b = torch.where(better, b, best_b)
+    if not centred:
+        w2 = Wg.square() if imp is None else Wg.square() * imp
+        redo = ~torch.isfinite(w2.sum(dim=1)) | ~torch.isfinite(best_err)
+        if bool(redo.any()):
+            v, _, a, b = _rtn_groups(Wg, imp, bits, grid, centred=True)
+            best_v = torch.where(redo[:, None], v, best_v)
+            best_err = torch.where(redo, math.inf, best_err)
+            best_a = torch.where(redo, a, best_a)
+            best_b = torch.where(redo, b if b is not None else best_b, best_b)
     return best_v, best_err, best_a, (best_b if grid == "asym" else None)
 
 
@@ -195,7 +210,7 @@ def _rtn_all(W32, imp_k, bits, group_size, grid, chunk_elems):
     errs = torch.empty((n, g))
     scales = torch.empty((n, g))
     zeros = torch.empty((n, g)) if grid == "asym" else None
-    rows = max(1, chunk_elems // kp)
+    rows = max(1, check_int("chunk_elems", chunk_elems, 1, 1 << 62) // kp)
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
         blk = Wg[r0:r1].reshape(-1, group_size)

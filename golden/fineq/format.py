@@ -28,6 +28,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from golden.formats import int_codes
+
 __all__ = [
     "Layout", "LAYOUTS", "DEFAULT_LAYOUT", "DEFAULT_GROUP_SIZE", "get_layout",
     "check_group_size", "field_table", "decode_byte", "decode_word", "encode_levels",
@@ -264,7 +266,7 @@ def encode_levels(levels, layout: str = DEFAULT_LAYOUT) -> int:
     them (e.g. "321" can also write some normal clusters as outlier clusters).
     ``ValueError`` if the layout cannot represent them."""
     lay = get_layout(layout)
-    vals = [int(x) for x in levels]
+    vals = int_codes(levels, "encode_levels: levels", -128, 127).reshape(-1).tolist()
     if len(vals) != 3:
         raise ValueError(f"need 3 levels, got {levels!r}")
     want = torch.tensor(vals, dtype=torch.int64)

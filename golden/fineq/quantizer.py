@@ -14,7 +14,11 @@ Rules (docs/fineq.md, "Quantizer"):
 * Per (row, group) Δ is searched over an FP16 grid (two stages, see ``_candidate_ratios``); the
   error of a candidate is evaluated with the FP16-rounded Δ, so ``dequantize()`` reproduces what
   the search evaluated; the least-error candidate wins, ties to the earlier candidate. The search
-  runs in FP32, the final type/code choice at the chosen Δ in FP64.
+  runs in FP32, the final type/code choice at the chosen Δ in FP64. A group with
+  ``sum imp·w**2`` beyond FP32 (|w| above about 1.8e19, or a huge importance; or whose FP32
+  error overflows for every candidate) uses FP64 *centred* errors ``L·(L - 2|w|)`` (the squared
+  error minus the constant ``w**2``) in both steps: the same minimizer, without the overflow
+  that would otherwise leave Δ = 0 and all-zero weights.
 * Padding columns (K up to a multiple of G) have importance 0: they never influence Δ or a
   type; their codes follow the rule above for w = 0 (code 0, level +1) unless they are a victim.
 """
@@ -26,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
+
+from golden.formats import check_int
 
 from .format import (DEFAULT_GROUP_SIZE, DEFAULT_LAYOUT, FineQWeight, check_group_size,
                      get_layout)
@@ -111,8 +117,17 @@ def fp16_half_step(ratio: torch.Tensor, amax: torch.Tensor) -> torch.Tensor:
 # Tensors of a chunk are position-major: A[i, r, g, c] = |w| of weight i (0..2) of cluster c of
 # group g of row r. s[r, g] is the half-step Δ/2 of each group.
 
-def _per_weight_errors(A, s, imp, lay, dtype):
-    """Per-weight squared errors needed by layout ``lay``.
+def _sq_err(A, lev, centred):
+    """Squared error ``(A - lev)**2``; ``centred``: minus the constant ``A**2`` of the weight,
+    ``lev·(lev - 2A)`` (same minimizer, no overflow for |w| up to the FP32 maximum in FP64)."""
+    if centred:
+        return lev * (lev - 2 * A)
+    d = A - lev
+    return d * d
+
+
+def _per_weight_errors(A, s, imp, lay, dtype, centred=False):
+    """Per-weight squared errors needed by layout ``lay`` (``centred``: see ``_sq_err``).
 
     Returns ``near``: {width b >= 1: (err, k)} for the nearest level of a b-bit field (k = number
     of midpoints ``2j*s``, j = 1 .. 2**(b-1)-1, that |w| strictly exceeds; exact in FP32/FP64),
@@ -136,17 +151,16 @@ def _per_weight_errors(A, s, imp, lay, dtype):
         kb = (1 << (b - 1)) - 1
         if kb == 0:
             k = torch.zeros_like(A)
-            d = A - s4
+            lev = s4
         else:
             k = counts[kb]
-            d = A - (2 * k + 1) * s4
-        near[b] = (weigh(d * d), k)
-    zero = weigh(A * A)
+            lev = (2 * k + 1) * s4
+        near[b] = (weigh(_sq_err(A, lev, centred)), k)
+    zero = torch.zeros_like(A) if centred else weigh(A * A)
     fixed = {}
     if lay.kind == "patterns":
         for kk in sorted({k for pat in lay.patterns for k in pat if k is not None}):
-            d = A - (2 * kk + 1) * s4
-            fixed[kk] = weigh(d * d)
+            fixed[kk] = weigh(_sq_err(A, (2 * kk + 1) * s4, centred))
     return near, fixed, zero
 
 
@@ -241,20 +255,40 @@ def _ratio_types(Wc, valid):
     return torch.where(outl, pos + 1, torch.zeros_like(pos))
 
 
-def _search_chunk(Wc, imp, valid, lay, outlier, ratios1):
-    """Search Δ for one chunk of rows. Wc: [3, r, g, c] float32. Returns (s [r, g], types)."""
+def huge_groups(Wc, imp):
+    """[r, g] bool: groups of Wc [3, r, g, c] whose FP32 error scale ``sum imp·w**2`` overflows
+    (|w| above about 1.8e19, or a huge importance). Their Δ search and type choice use FP64
+    centred errors (``_sq_err``): plain squared errors overflow FP32 there, and in FP64 they
+    lose the differences between candidates."""
+    A2 = Wc.abs().square()
+    if imp is not None:
+        A2 = A2 * imp
+    return ~torch.isfinite(A2.sum(dim=(0, 3)))
+
+
+def _search_chunk(Wc, imp, valid, lay, outlier, ratios1, centred=False):
+    """Search Δ for one chunk of rows. Wc: [3, r, g, c] float32. Returns (s [r, g], types,
+    centred [r, g]: the groups whose errors are FP64 centred ones, see ``huge_groups``).
+
+    FP32 errors; the groups of ``huge_groups`` and any group whose FP32 error overflowed for
+    every candidate are searched again in FP64 with centred errors (same candidates and rules);
+    every other group keeps its FP32 result."""
     A = Wc.abs()
     r, g = A.shape[1], A.shape[2]
     amax = A.amax(dim=(0, 3))                     # [r, g]
     fixed_types = _ratio_types(Wc, valid) if outlier == "ratio" else None
+    dtype = torch.float64 if centred else torch.float32
+    Ad = A.to(dtype)
+    impd = None if imp is None else imp.to(dtype)
 
-    fast_joint = lay.kind == "patterns" and lay.patterns == JOINT_PATTERNS
+    fast_joint = lay.kind == "patterns" and lay.patterns == JOINT_PATTERNS and not centred
 
     def group_err(s):
+        s = s.to(dtype)
         if fast_joint:
-            E = _joint_type_errors(A, s, imp)
+            E = _joint_type_errors(Ad, s, impd)
         else:
-            near, fixed, zero = _per_weight_errors(A, s, imp, lay, torch.float32)
+            near, fixed, zero = _per_weight_errors(Ad, s, impd, lay, dtype, centred)
             E = _cluster_errors(near, fixed, zero, lay)
         if fixed_types is None:
             Emin = torch.minimum(torch.minimum(E[0], E[1]), torch.minimum(E[2], E[3]))
@@ -262,7 +296,7 @@ def _search_chunk(Wc, imp, valid, lay, outlier, ratios1):
             Emin = torch.stack(E).gather(0, fixed_types[None]).squeeze(0)
         return Emin.sum(dim=-1)
 
-    best_err = torch.full((r, g), math.inf, dtype=torch.float32)
+    best_err = torch.full((r, g), math.inf, dtype=dtype)
     best_s = torch.zeros((r, g), dtype=torch.float32)
     best_j = torch.zeros((r, g), dtype=torch.int64)
 
@@ -281,7 +315,13 @@ def _search_chunk(Wc, imp, valid, lay, outlier, ratios1):
     if STAGE2_POINTS > 0 and n1 > 1:
         for ratio in stage2_ratios(ratios1, best_j):
             consider(fp16_half_step(ratio, amax))
-    return best_s, fixed_types
+    if centred:
+        return best_s, fixed_types, None
+    redo = huge_groups(Wc, imp) | ~torch.isfinite(best_err)
+    if bool(redo.any()):
+        s64, _, _ = _search_chunk(Wc, imp, valid, lay, outlier, ratios1, centred=True)
+        best_s = torch.where(redo, s64, best_s)
+    return best_s, fixed_types, redo
 
 
 def stage2_ratios(ratios1: torch.Tensor, best_j: torch.Tensor) -> list[torch.Tensor]:
@@ -299,13 +339,22 @@ def stage2_ratios(ratios1: torch.Tensor, best_j: torch.Tensor) -> list[torch.Ten
     return out
 
 
-def _final_chunk(Wc, imp, lay, best_s, fixed_types):
-    """FP64 type/code choice at the chosen Δ. Returns the cluster bytes [r, g, c] (uint8)."""
+def _final_chunk(Wc, imp, lay, best_s, fixed_types, centred):
+    """FP64 type/code choice at the chosen Δ (centred errors in the groups of the [r, g] mask
+    ``centred``). Returns the cluster bytes [r, g, c] (uint8)."""
     W64 = Wc.double()
     A = W64.abs()
     imp64 = None if imp is None else imp.double()
     near, fixed, zero = _per_weight_errors(A, best_s.double(), imp64, lay, torch.float64)
     E, pidx = _cluster_errors(near, fixed, zero, lay, with_patterns=True)
+    if bool(centred.any()):
+        near_c, fixed_c, zero_c = _per_weight_errors(A, best_s.double(), imp64, lay,
+                                                     torch.float64, centred=True)
+        E_c, pidx_c = _cluster_errors(near_c, fixed_c, zero_c, lay, with_patterns=True)
+        m = centred[:, :, None]
+        E = [torch.where(m, ec, e) for ec, e in zip(E_c, E)]
+        if pidx is not None:
+            pidx = [torch.where(m, pc, p) for pc, p in zip(pidx_c, pidx)]
     if fixed_types is None:
         types = _first_min(E)[1]                  # lowest type wins ties
     else:
@@ -395,7 +444,7 @@ def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYO
         fixed_s = sc16.float() / 2
 
     ratios1 = search_ratios(lay.max_level)
-    rows_per_chunk = max(1, int(chunk_elems) // kp)
+    rows_per_chunk = max(1, check_int("chunk_elems", chunk_elems, 1, 1 << 62) // kp)
     out_bytes = torch.empty((n, g, c), dtype=torch.uint8)
     out_s = torch.empty((n, g), dtype=torch.float32)
 
@@ -403,11 +452,12 @@ def quantize(W, group_size: int = DEFAULT_GROUP_SIZE, layout: str = DEFAULT_LAYO
         r1 = min(n, r0 + rows_per_chunk)
         Wc = Wp[r0:r1].reshape(r1 - r0, g, c, 3).permute(3, 0, 1, 2).contiguous()
         if fixed_s is None:
-            best_s, fixed = _search_chunk(Wc, imp, valid, lay, outlier, ratios1)
+            best_s, fixed, centred = _search_chunk(Wc, imp, valid, lay, outlier, ratios1)
         else:
             best_s = fixed_s[r0:r1]
             fixed = _ratio_types(Wc, valid) if outlier == "ratio" else None
-        out_bytes[r0:r1] = _final_chunk(Wc, imp, lay, best_s, fixed)
+            centred = huge_groups(Wc, imp)
+        out_bytes[r0:r1] = _final_chunk(Wc, imp, lay, best_s, fixed, centred)
         out_s[r0:r1] = best_s
 
     if workers is None:

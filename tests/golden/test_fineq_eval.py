@@ -52,8 +52,9 @@ def test_cli_text_output_and_layer_regex(tiny_weights, capsys):
 
 
 def test_cli_errors(tiny_weights, tmp_path, capsys):
-    assert fineq_cli.main(["--weights", str(tmp_path / "missing.safetensors")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:        # refused while parsing (tests/test_bad_input_cli.py)
+        fineq_cli.main(["--weights", str(tmp_path / "missing.safetensors")])
+    assert e.value.code == 2 and "does not exist" in capsys.readouterr().err
     assert fineq_cli.main(["--weights", str(tiny_weights), "--layers", "nomatch",
                            "--activations", "synthetic"]) == 2
     assert "no 2-D floating tensors match" in capsys.readouterr().err

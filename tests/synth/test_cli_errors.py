@@ -1,27 +1,8 @@
 """Bad input to the synthesis CLIs: one error line naming the file or cell, exit code 2."""
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from synth.liberty import liberty_text
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(*args, code=None):
-    cmd = [sys.executable, *(["-c", code] if code else []), *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-
-
-def one_error_line(out, *needles):
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("error: ")
-    for n in needles:
-        assert n in lines[0], lines[0]
+from tests.cli_errors import one_error_line, run
 
 
 def _libs(tmp_path):

@@ -3,6 +3,7 @@ import pytest
 
 from synth.liberty import (DEFAULT_LIBERTY, LibertyError, liberty_text, parse_liberty,
                            read_liberty, truth_table, wire_cap)
+from tests.cli_errors import one_error_line, run
 
 # Published NanGate45 Open Cell Library X1 areas (µm²).
 NANGATE45_AREA = {
@@ -69,6 +70,34 @@ def test_malformed(tmp_path, text, needle):
     with pytest.raises(LibertyError, match=needle) as e:
         read_liberty(p)
     assert str(p) in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("cell,attr,value", [
+    ("NAND2_X1", "area", "nan"), ("NAND2_X1", "area", "inf"), ("INV_X1", "area", "-0.5"),
+    ("BUF_X1", "capacitance", "nan"), ("BUF_X1", "capacitance", "-1"),
+])
+def test_non_finite_or_negative_quantity_refused(tmp_path, cell, attr, value):
+    """issue 13.4: a NaN area compared false everywhere, so such a cell got picked."""
+    text = liberty_text()
+    start = text.index(f"  cell ({cell})")
+    at = text.index(f"{attr} : ", start)
+    end = text.index(";", at)
+    p = tmp_path / "bad.lib"
+    p.write_text(text[:at] + f"{attr} : {value}" + text[end:])
+    with pytest.raises(LibertyError, match=f"cell {cell}.*{attr}.*{value!r}") as e:
+        read_liberty(p)
+    assert str(p) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_liberty_cli_bad_check_and_out(tmp_path):
+    text = liberty_text()
+    at = text.index("area : ", text.index("  cell (NAND2_X1)"))
+    bad = tmp_path / "nan.lib"
+    bad.write_text(text[:at] + "area : nan" + text[text.index(";", at):])
+    one_error_line(run("-m", "synth.liberty", "--check", str(bad)), "nan.lib", "NAND2_X1",
+                   "area", "'nan'")
+    one_error_line(run("-m", "synth.liberty", "-o", str(tmp_path)), "--out", str(tmp_path))
+    one_error_line(run("-m", "synth.liberty", "--bogus"), "unrecognized", "--bogus")
 
 
 def test_missing_cells_named(tmp_path):

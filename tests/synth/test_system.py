@@ -11,6 +11,7 @@ import pytest
 from synth import system as S
 from synth.render import markdown
 from synth.tables import claims, system_table
+from tests.cli_errors import one_error_line
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -181,14 +182,6 @@ def _main(capsys, *args):
     return subprocess.CompletedProcess(args, code, out, err)
 
 
-def _one_error_line(out, *needles):
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("args,needles", [
     (["--p", "1.5"], ["p must be", "1.5"]),
     (["--p", "abc"], ["p must be", "abc"]),
@@ -200,12 +193,12 @@ def _one_error_line(out, *needles):
 def test_cli_bad_input(tmp_path, capsys, args, needles):
     rep = tmp_path / "report.json"
     rep.write_text(json.dumps({"rows": _rows()}))
-    _one_error_line(_main(capsys, "--report", str(rep), *args), *needles)
+    one_error_line(_main(capsys, "--report", str(rep), *args), *needles)
 
 
 def test_cli_entry_point_and_missing_report(tmp_path):
-    _one_error_line(_cli("--report", str(tmp_path / "none.json"), "--p", "0.7"), "make area")
-    _one_error_line(_cli("--p", "2"), "p must be")
+    one_error_line(_cli("--report", str(tmp_path / "none.json"), "--p", "0.7"), "make area")
+    one_error_line(_cli("--p", "2"), "p must be")
 
 
 def test_cli_json(tmp_path, capsys):

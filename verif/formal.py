@@ -1,11 +1,11 @@
 """Formal equivalence of the VMAC datapaths (docs/verification.md "Equivalence proof").
 
-    python -m verif.formal [--datapath shared shared_fp4] [--mode fp4xfp4 ...]
+    python -m verif.formal [--datapath shared shared_fp4 shared_ss] [--mode fp4xfp4 ...]
                            [--mutant mask21] [--timeout S]
 
 What is proven, for every input (no bound: the block-product stage is combinational once its
 pipeline registers are replaced by wires, ``rtl.fgmp.vmac.BlockProduct``): for one lane and one
-mode at a time, the shared datapath (or ``shared_fp4``) computes the same block sum D, the same
+mode at a time, the shared datapath (or ``shared_fp4``, ``shared_ss``) computes the same block sum D, the same
 block-scale factors (M_sw·M_sa, s), the same NaN flag and the same block product
 P·2^20 = ±(|D|·M_sw·M_sa << s) as the split datapath (four units side by side), for all 2^281
 values of the weight block, activation block and both scale bytes. Method: Yosys
@@ -96,7 +96,7 @@ def prove(gate: str, mode: str, *, output: str = "d", mutant: str | None = None,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m verif.formal", description=__doc__.split("\n")[0])
     ap.add_argument("--datapath", nargs="+", default=["shared"],
-                    choices=["shared", "shared_fp4"])
+                    choices=["shared", "shared_fp4", "shared_ss"])
     ap.add_argument("--mode", nargs="+", default=list(UNIT_NAMES), choices=list(UNIT_NAMES))
     ap.add_argument("--output", default="d", choices=["d", "p"])
     ap.add_argument("--mutant", choices=list(MUTANTS))

@@ -112,8 +112,8 @@ def check_act(groups, results, score_out=True):
 # ------------------------------------------------------------------------------------------------
 
 #: every datapath, and the isolation choices of the multi-unit ones
-VARIANTS = [("shared", "hold"), ("shared_fp4", "hold"), ("shared_fp4", "and"), ("split", "hold"),
-            ("split", "and"), ("split", "none")]
+VARIANTS = [("shared", "hold"), ("shared_ss", "hold"), ("shared_fp4", "hold"),
+            ("shared_fp4", "and"), ("split", "hold"), ("split", "and"), ("split", "none")]
 
 
 @pytest.mark.parametrize("datapath,isolation", VARIANTS)
@@ -128,7 +128,7 @@ def test_vmac_modes_bit_exact_and_timing(datapath, isolation):
     assert dut.latency == len(dut.stages)
 
 
-@pytest.mark.parametrize("datapath", ["shared", "shared_fp4", "split"])
+@pytest.mark.parametrize("datapath", ["shared", "shared_ss", "shared_fp4", "split"])
 def test_vmac_extremes_zero_nan_random(datapath):
     rng = random.Random(3)
     st = V.concat(V.extreme_stream(rng, 1), V.zero_stream(rng, 1), V.nan_stream(rng, 1),
@@ -216,6 +216,7 @@ def test_vmac_operand_isolation(datapath, isolation):
     ({"lanes": "4"}, "lanes"), ({"isolation": "gate", "datapath": "split"}, "isolation"),
     ({"acc_init": 1}, "acc_init"), ({"datapath": "unified"}, "datapath"),
     ({"datapath": "shared", "isolation": "and"}, "multi-unit"),
+    ({"datapath": "shared_ss", "isolation": "none"}, "multi-unit"),
 ])
 def test_vmac_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -237,7 +237,9 @@ def test_vmac_properties_and_metadata():
                         "round"] and v.latency == 8
     assert Vmac(datapath="split").latency == 9          # + per-unit operand registers (hold)
     assert Vmac(acc_init=True).latency == 10            # + start value alignment and frame
-    assert Fp8Vmac().modes == ["fp8xfp8"] and Fp8Vmac().latency == 6
+    assert Fp8Vmac().modes == ["fp8xfp8"] and Fp8Vmac().latency == 7     # docs/fgmp_rtl.md
+    assert Vmac(datapath="shared_ss").latency == 8 and Vmac(datapath="shared_ss").dot_units == [
+        list(V.MODES)]
     assert v.dot_units == [list(V.MODES)]
     assert Vmac(datapath="split").dot_units == [[m] for m in V.MODES]
     gen = elaborate("vmac", {"lanes": 2})

@@ -18,12 +18,14 @@ miter proves that too where the solver finishes in time (docs/verification.md li
 ``--mutant mask21`` checks the checker: the shared unit with one complement-mask bit of the
 mixed modes missing differs only for negative terms of 2^21 or more; the proof must fail with a
 counterexample. Exit code 0 when every requested proof holds (or, with ``--mutant``, when every
-one fails); 1 otherwise; 2 for bad arguments.
+one fails); 1 otherwise (a proof that runs past ``--timeout`` + 600 s is undecided: 1);
+2 for bad arguments.
 """
 from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -76,21 +78,26 @@ def prove(gate: str, mode: str, *, output: str = "d", mutant: str | None = None,
         BlockProduct(datapath=gate, mode=mode, mutant=mutant), name="gate", emit_src=False))
     cut = "delete -port gold/p gate/p\n" if output == "d" else ""
     t0 = time.monotonic()
+    timed_out = False
     try:
         run_script(SCRIPT.format(cut=cut, timeout=timeout), work, timeout=timeout + 600)
         proven = True
     except YosysError:
         proven = False
+    except subprocess.TimeoutExpired:       # the solver ignored its own limit: undecided
+        proven, timed_out = False, True
     log = (work / "yosys.log").read_text() if (work / "yosys.log").exists() else ""
     if proven and "SUCCESS!" not in log:
         proven = False
     cex = ""
-    if not proven:
+    if timed_out:
+        cex = f"undecided: no answer within {timeout + 600} s (not a counterexample)"
+    elif not proven:
         m = re.search(r"Time Signal\s+Dec\s+Hex\s+Bin.*?(?=\n\n)", log, re.S)
         cex = m.group(0) if m else log[-2000:]
     return {"proven": proven, "seconds": round(time.monotonic() - t0, 1), "log": str(work /
             "yosys.log"), "counterexample": cex, "gate": gate, "gold": gold, "mode": mode,
-            "output": output, "mutant": mutant}
+            "output": output, "mutant": mutant, "timed_out": timed_out}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,13 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         for mode in args.mode:
             r = prove(dp, mode, output=args.output, mutant=args.mutant, timeout=args.timeout)
             want = not args.mutant
-            verdict = "PROVEN equal" if r["proven"] else "NOT equal (counterexample below)"
+            verdict = ("PROVEN equal" if r["proven"] else "UNDECIDED (time limit)"
+                       if r["timed_out"] else "NOT equal (counterexample below)")
             print(f"{dp} vs split, {mode}, outputs {'D, mm, s, NaN' if args.output == 'd' else 'D, mm, s, NaN, P'}"
                   f"{', mutant ' + args.mutant if args.mutant else ''}: {verdict} "
                   f"({r['seconds']} s; {r['log']})", flush=True)
             if not r["proven"]:
                 print(r["counterexample"])
-            ok &= r["proven"] == want
+            ok &= r["proven"] == want and not r["timed_out"]
     return 0 if ok else 1
 
 

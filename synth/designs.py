@@ -108,6 +108,7 @@ FGMP_SEQS = (("fp4xfp4", "fp8xfp8"), ("fp4xfp4", "fp4xfp8"), ("fp4xfp4", "fp8xfp
 FGMP_VARIANTS = (
     ("vmac", {"datapath": "shared"}, "FGMP VMAC shared", True),
     ("vmac_split", {"datapath": "split"}, "FGMP VMAC split (hold)", True),
+    ("vmac_shared_ss", {"datapath": "shared_ss"}, "FGMP VMAC shared, sign-separated tree", True),
     ("vmac_shared_fp4", {"datapath": "shared_fp4"}, "FGMP VMAC shared + FP4 tree (hold)", False),
     ("vmac_split_and", {"datapath": "split", "isolation": "and"}, "FGMP VMAC split (and)",
      False),

@@ -38,7 +38,8 @@ from .common import BLOCK, check_choice, check_int
 
 __all__ = ["Vmac", "Fp8Vmac", "VmacLane", "DotUnit", "ScaleAccumulate", "Fp8Accumulate",
            "BlockProduct", "MUTANTS",
-           "UNITS", "UNIT_NAMES", "ISOLATION", "DATAPATHS", "DATAPATH_UNITS", "a_layout",
+           "UNITS", "UNIT_NAMES", "ISOLATION", "DATAPATHS", "DATAPATH_UNITS", "DATAPATH_TREE",
+           "TREES", "a_layout",
            "w_layout", "term_width", "ACC_WIDTH", "P_UNIT_EXP", "MAX_PAIRS"]
 
 #: dot-product modes as (weight is FP8, activation is FP8); index = 2·w_meta + a_meta
@@ -51,8 +52,13 @@ DATAPATH_UNITS = {
     "shared": (UNITS,),                                        # one FP8-capable unit
     "shared_fp4": (((0, 0),), ((0, 1), (1, 0), (1, 1))),       # + a narrow FP4xFP4 unit
     "split": tuple((u,) for u in UNITS),                       # four units side by side
+    "shared_ss": (UNITS,),                                     # shared, sign-separated tree
 }
 DATAPATHS = tuple(DATAPATH_UNITS)
+#: how each datapath's dot units sum signed terms (``DotUnit`` ``tree``)
+DATAPATH_TREE = {"shared": "ones", "shared_fp4": "ones", "split": "ones", "shared_ss": "signsep"}
+#: datapaths with one dot unit (no operand isolation)
+SINGLE_UNIT = tuple(dp for dp, u in DATAPATH_UNITS.items() if len(u) == 1)
 
 #: exact block products are integers in units of 2^P_UNIT_EXP (golden hw.P_UNIT_EXP)
 P_UNIT_EXP = -20
@@ -164,6 +170,9 @@ def _reg_or_wire(m, value, ld, name, shape=None):
 
 #: deliberately broken variants of the shared unit, for the formal check's negative test
 MUTANTS = ("mask21",)
+#: how a dot unit sums its signed terms: "ones" (one's complements within the mode's term
+#: width, one tree), "signsep" (positive and negative magnitudes in two trees, D = P − N)
+TREES = ("ones", "signsep")
 
 
 def _inv(v, width: int) -> Value:
@@ -189,7 +198,9 @@ class DotUnit(wiring.Component):
     Parameters: ``modes`` (tuple of (w8, a8) it computes; one unit of the split datapath has
     one mode, the shared one all four); ``output``: ``"d"`` (the signed block sum D, three
     stages) or ``"carry_save"`` (two non-negative carry-save words and the negative-term count,
-    two stages: the FP8-only lane accumulates them as they are).
+    two stages: the FP8-only lane accumulates them as they are); ``tree``: ``"ones"`` (below)
+    or ``"signsep"`` (``output="d"`` only: the sign-separated tree of the ``shared_ss``
+    datapath).
 
     Stage 1 (``ld[0]``, products): per element p = Mw·Ma, sh = shw + sha, the sign of a
     non-zero product; n_neg = their count. Stage 2 (``ld[1]``, tree): terms p << sh, negative
@@ -199,6 +210,12 @@ class DotUnit(wiring.Component):
     D = Σ enc + n_neg − n_neg·2^w_m (mod 2^d_width). Stage 3 (``ld[2]``, sum, ``"d"`` only):
     D by one carry-propagate adder.
 
+    ``tree="signsep"``: stage 2 puts every term as a magnitude into one of two Wallace trees,
+    positive terms into P and negative ones into N (the other tree sees 0), and a 4:2 step
+    forms P + ~N_s + ~N_c + 2 = P − N (mod 2^d_width) as the two words: no term is ever
+    complemented, so a term's bits above its own magnitude are 0 whatever its sign and mode,
+    and the unit needs no mode (no masks, no correction rows).
+
     Ports: ``w``, ``a`` (``operand_layout``; stage-0 inputs), ``mode`` (2-bit mode index,
     stage 0), ``ld``; outputs ``d`` (signed ``d_width`` = 41, units 2^unit_exp(mode)) or ``s``,
     ``c`` (``sum_width`` bits) and ``n_neg`` (5 bits).
@@ -207,7 +224,7 @@ class DotUnit(wiring.Component):
     OUTPUTS = ("d", "carry_save")
 
     def __init__(self, *, modes, output: str = "d", registered: bool = True,
-                 mutant: str | None = None):
+                 mutant: str | None = None, tree: str = "ones"):
         modes = tuple(sorted(set(tuple(u) for u in modes)))
         if not modes or any(u not in UNITS for u in modes):
             raise ValueError(f"modes must be a non-empty subset of {list(UNITS)}, got {modes!r}")
@@ -215,6 +232,9 @@ class DotUnit(wiring.Component):
         self.output = check_choice("output", output, self.OUTPUTS)
         self.registered = registered
         self.mutant = check_choice("mutant", mutant, (None,) + tuple(MUTANTS))
+        self.tree = check_choice("tree", tree, TREES)
+        if tree == "signsep" and (output != "d" or mutant is not None):
+            raise ValueError("tree='signsep' needs output='d' and no mutant")
         self.w_fp8 = any(w8 for w8, _ in modes)
         self.a_fp8 = any(a8 for _, a8 in modes)
         members = {"w": In(operand_layout(self.w_fp8)), "a": In(operand_layout(self.a_fp8)),
@@ -254,21 +274,23 @@ class DotUnit(wiring.Component):
     @property
     def unit_name(self) -> str:
         if len(self.modes) == 4:
-            return "dot_shared"
+            return "dot_shared" + ("_ss" if self.tree == "signsep" else "")
         if len(self.modes) == 1:
             return f"dot_{self.mode_names[0]}"
         return "dot_" + "_".join(self.mode_names)
 
     @property
     def unit_key(self):
-        return (self.modes, self.output, self.registered, self.mutant)
+        return (self.modes, self.output, self.registered, self.mutant, self.tree)
 
     def elaborate(self, platform):
         m = Module()
         ld_p, ld_t = self.ld[0], self.ld[1]
         T = self.term_bits
         _reg = _reg_or_wire if not self.registered else _reg_always
-        mode1 = _reg(m, self.mode, ld_p, "mode1") if len(self.modes) > 1 else None
+        signsep = self.tree == "signsep"
+        mode1 = (_reg(m, self.mode, ld_p, "mode1") if len(self.modes) > 1 and not signsep
+                 else None)
         terms, negs = [], []
         for i in range(BLOCK):
             wf, af = self.w[i], self.a[i]
@@ -280,6 +302,8 @@ class DotUnit(wiring.Component):
             m.d.comb += term.eq((p1 << sh1)[:T])
             terms.append(term)
             negs.append(n1)
+        if signsep:
+            return self._signsep(m, terms, negs, _reg)
         nneg0 = Signal(5, name="nneg0")
         m.d.comb += nneg0.eq(tree_sum([(self.w[i].s ^ self.a[i].s) & (self.w[i].m != 0)
                                        & (self.a[i].m != 0) for i in range(BLOCK)]))
@@ -315,6 +339,21 @@ class DotUnit(wiring.Component):
                         m.d.comb += corr.eq(_inv(nneg1 << term_width(*u), WD))
         s, c = csa_reduce(m, rows + [nneg1, corr], WD, name="tree", carry_in=[Const(1, 1)])
         s2, c2 = _reg(m, s, ld_t, "s2"), _reg(m, c, ld_t, "c2")
+        d = fast_add(m, s2, c2, WD, name="dsum").as_signed()
+        m.d.comb += self.d.eq(_reg(m, d, self.ld[2], "d3"))
+        return m
+
+    def _signsep(self, m, terms, negs, _reg):
+        """Stages 2-3 of the sign-separated tree: P and N as magnitudes, D = P − N."""
+        WD = self.d_width
+        pos = [t & (~n).replicate(len(t)) for t, n in zip(terms, negs)]
+        neg = [t & n.replicate(len(t)) for t, n in zip(terms, negs)]
+        ps, pc = csa_reduce(m, pos, WD, name="ptree")
+        ns, nc = csa_reduce(m, neg, WD, name="ntree")
+        # P − N = ps + pc + ~ns + ~nc + 2 (mod 2^WD); |D| < 2^40
+        s, c = csa_reduce(m, [ps, pc, _inv(ns, WD), _inv(nc, WD)], WD, name="pmn",
+                          carry_in=[Const(1, 1), Const(1, 1)])
+        s2, c2 = _reg(m, s, self.ld[1], "s2"), _reg(m, c, self.ld[1], "c2")
         d = fast_add(m, s2, c2, WD, name="dsum").as_signed()
         m.d.comb += self.d.eq(_reg(m, d, self.ld[2], "d3"))
         return m
@@ -439,7 +478,7 @@ class VmacLane(wiring.Component):
     final FP32 rounding (``F32FixedRound``); the pipeline control comes from the top.
 
     Parameters: ``units`` (tuple of mode tuples, one per dot unit), ``isolation`` (multi-unit
-    datapaths), ``acc_init``.
+    datapaths), ``acc_init``, ``tree`` (the dot units' ``DotUnit`` tree).
 
     Ports (stage 0 = the input cycle):
         ``w``: the lane's weight block; ``a_ops``: the decoded activation block; ``a_meta``,
@@ -450,10 +489,11 @@ class VmacLane(wiring.Component):
         ``out``: the lane's FP32 result (the final rounding's output register).
     """
 
-    def __init__(self, *, units, isolation: str, acc_init: bool):
+    def __init__(self, *, units, isolation: str, acc_init: bool, tree: str = "ones"):
         self.units = tuple(tuple(u) for u in units)
         self.isolation = isolation
         self.acc_init = acc_init
+        self.tree = check_choice("tree", tree, TREES)
         self.modes = tuple(sorted({m for u in self.units for m in u}))
         super().__init__({
             "w": In(w_lane_layout(acc_init)), "a_ops": In(operand_layout(self.a_fp8)),
@@ -481,13 +521,14 @@ class VmacLane(wiring.Component):
 
     @property
     def unit_key(self):
-        return (self.units, self.isolation, self.acc_init)
+        return (self.units, self.isolation, self.acc_init, self.tree)
 
     @property
     def unit_name(self) -> str:
         if self.fp8_only:
             return "fp8_lane"
         kind = {1: "shared", 2: "shared_fp4", 4: "split"}[len(self.units)]
+        kind += "_ss" if self.tree == "signsep" else ""
         return f"lane_{kind}" + ("" if len(self.units) == 1 else f"_{self.isolation}")
 
     def elaborate(self, platform):
@@ -519,7 +560,8 @@ class VmacLane(wiring.Component):
         # ---- dot-product unit(s)
         dots = {}
         for unit_modes in self.units:
-            unit = DotUnit(modes=unit_modes, output="carry_save" if fp8_only else "d")
+            unit = DotUnit(modes=unit_modes, output="carry_save" if fp8_only else "d",
+                           tree=self.tree)
             name = unit.unit_name
             sel0 = _mode_is(mode0, unit_modes)
             wu = Signal(operand_layout(unit.w_fp8), name=f"{name}_w")
@@ -648,7 +690,8 @@ class BlockProduct(wiring.Component):
         with m.Switch(mode):
             for unit_modes in units:
                 unit = DotUnit(modes=unit_modes, registered=False,
-                               mutant=self.mutant if len(unit_modes) > 1 else None)
+                               mutant=self.mutant if len(unit_modes) > 1 else None,
+                               tree=DATAPATH_TREE[self.datapath])
                 m.submodules[unit.unit_name] = unit
                 m.d.comb += [unit.w.eq(_narrow(w_ops, True, unit.w_fp8)),
                              unit.a.eq(_narrow(a_ops, True, unit.a_fp8)), unit.mode.eq(mode),
@@ -692,7 +735,9 @@ class _VmacBase(wiring.Component):
     result is valid ``latency`` cycles after the handshake of its ``last`` block pair.
     """
 
-    def __init__(self, *, lanes: int, units, isolation: str, acc_init: bool):
+    def __init__(self, *, lanes: int, units, isolation: str, acc_init: bool,
+                 tree: str = "ones"):
+        self.tree = tree
         self.lanes = check_int("lanes", lanes, 1, 64)
         self.isolation = check_choice("isolation", isolation, ISOLATION)
         if not isinstance(acc_init, bool):
@@ -711,7 +756,8 @@ class _VmacBase(wiring.Component):
                            "protocol")
 
     def _lane(self) -> VmacLane:
-        return VmacLane(units=self.units, isolation=self.isolation, acc_init=self.acc_init)
+        return VmacLane(units=self.units, isolation=self.isolation, acc_init=self.acc_init,
+                        tree=self.tree)
 
     @property
     def stages(self) -> list[str]:
@@ -828,7 +874,9 @@ class Vmac(_VmacBase):
         isolation: operand isolation of the unused units of a multi-unit datapath: ``"hold"``
             (each unit registers its own operands, loaded only when the unit is selected: one
             more pipeline stage), ``"and"`` (unit inputs forced to 0 when unselected),
-            ``"none"``. The shared datapath has one unit and accepts only ``"hold"``.
+            ``"none"``. The shared datapaths have one unit and accept only ``"hold"``.
+            ``"shared_ss"``: the shared unit with a sign-separated tree (positive and negative
+            terms as magnitudes in two trees, D = P − N; no one's-complement sign fill).
         acc_init: add a 32-bit ``acc`` field per lane to ``w``: the FP32 start value of the dot
             product, read with its first block pair (partial-sum reload).
     """
@@ -836,11 +884,12 @@ class Vmac(_VmacBase):
     def __init__(self, *, lanes: int = 4, datapath: str = "shared", isolation: str = "hold",
                  acc_init: bool = False):
         self.datapath = check_choice("datapath", datapath, DATAPATHS)
-        if datapath == "shared" and isolation != "hold":
+        if datapath in SINGLE_UNIT and isolation != "hold":
             raise ValueError(f"isolation {isolation!r} needs a multi-unit datapath ('split' or "
-                             "'shared_fp4'); datapath='shared' has one unit (isolation='hold')")
+                             f"'shared_fp4'); datapath={datapath!r} has one unit "
+                             "(isolation='hold')")
         super().__init__(lanes=lanes, units=DATAPATH_UNITS[datapath], isolation=isolation,
-                         acc_init=acc_init)
+                         acc_init=acc_init, tree=DATAPATH_TREE[datapath])
 
 
 class Fp8Vmac(_VmacBase):

@@ -16,6 +16,7 @@ VARIANTS = [
     ("vmac", {"lanes": 1, "datapath": "split", "isolation": "and", "acc_init": True}),
     ("vmac", {"lanes": 3, "datapath": "split", "isolation": "hold"}),
     ("vmac", {"lanes": 2, "datapath": "shared_fp4", "isolation": "none"}),
+    ("vmac", {"lanes": 2, "datapath": "shared_ss"}),
     ("fp8_vmac", {"lanes": 2, "acc_init": True}),
     ("act_quant", {"score_out": False}),
 ]

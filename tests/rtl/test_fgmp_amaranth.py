@@ -108,8 +108,8 @@ def check_act(groups, results, score_out=True):
 # ------------------------------------------------------------------------------------------------
 
 #: every datapath, and the isolation choices of the multi-unit ones
-VARIANTS = [("shared", "hold"), ("shared_fp4", "hold"), ("shared_fp4", "and"), ("split", "hold"),
-            ("split", "and"), ("split", "none")]
+VARIANTS = [("shared", "hold"), ("shared_ss", "hold"), ("shared_fp4", "hold"),
+            ("shared_fp4", "and"), ("split", "hold"), ("split", "and"), ("split", "none")]
 
 
 @pytest.mark.parametrize("datapath,isolation", VARIANTS)
@@ -124,7 +124,7 @@ def test_vmac_modes_bit_exact_and_timing(datapath, isolation):
     assert dut.latency == len(dut.stages)
 
 
-@pytest.mark.parametrize("datapath", ["shared", "shared_fp4", "split"])
+@pytest.mark.parametrize("datapath", ["shared", "shared_ss", "shared_fp4", "split"])
 def test_vmac_extremes_zero_nan_random(datapath):
     rng = random.Random(3)
     st = V.concat(V.extreme_stream(rng, 1), V.zero_stream(rng, 1), V.nan_stream(rng, 1),
@@ -213,6 +213,7 @@ def test_vmac_operand_isolation(datapath, isolation):
     ({"lanes": "4"}, "lanes"), ({"isolation": "gate", "datapath": "split"}, "isolation"),
     ({"acc_init": 1}, "acc_init"), ({"datapath": "unified"}, "datapath"),
     ({"datapath": "shared", "isolation": "and"}, "multi-unit"),
+    ({"datapath": "shared_ss", "isolation": "none"}, "multi-unit"),
 ])
 def test_vmac_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -233,7 +234,9 @@ def test_vmac_properties_and_metadata():
                         "round"] and v.latency == 8
     assert Vmac(datapath="split").latency == 9          # + per-unit operand registers (hold)
     assert Vmac(acc_init=True).latency == 10            # + start value alignment and frame
-    assert Fp8Vmac().modes == ["fp8xfp8"] and Fp8Vmac().latency == 6
+    assert Fp8Vmac().modes == ["fp8xfp8"] and Fp8Vmac().latency == 7     # docs/fgmp_rtl.md
+    assert Vmac(datapath="shared_ss").latency == 8 and Vmac(datapath="shared_ss").dot_units == [
+        list(V.MODES)]
     assert v.dot_units == [list(V.MODES)]
     assert Vmac(datapath="split").dot_units == [[m] for m in V.MODES]
     gen = elaborate("vmac", {"lanes": 2})

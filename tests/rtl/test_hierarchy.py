@@ -49,14 +49,16 @@ def test_temporal_array_has_one_pe_module_per_width_instantiated_rows_x_cols_tim
 
 
 def test_vmac_lanes_and_dot_units_are_modules():
-    counts = _instances(elaborate("vmac", {"lanes": 3}).rtlil())
-    assert counts["vmac__lane_hold"] == 3
+    counts = _instances(elaborate("vmac", {"lanes": 3}).rtlil())          # datapath "shared"
+    assert counts["vmac__lane_shared"] == counts["vmac__dot_shared"] == 3
+    assert counts["vmac__scale_accumulate"] == counts["vmac__f32_round"] == 3
+    split = _instances(elaborate("vmac", {"lanes": 2, "datapath": "split"}).rtlil())
+    assert split["vmac__lane_split_hold"] == 2
     for mode in ("fp4xfp4", "fp4xfp8", "fp8xfp4", "fp8xfp8"):
-        assert counts[f"vmac__dot_{mode}"] == 3
-    assert counts["vmac__block_scale_round"] == counts["vmac__fp32_accumulator"] == 3
+        assert split[f"vmac__dot_{mode}"] == 2
     fp8 = _instances(elaborate("fp8_vmac", {"lanes": 2}).rtlil())
     assert fp8 == {"fp8_vmac__fp8_lane": 2, "fp8_vmac__dot_fp8xfp8": 2,
-                   "fp8_vmac__block_scale_round": 2, "fp8_vmac__fp32_accumulator": 2}
+                   "fp8_vmac__fp8_accumulate": 2, "fp8_vmac__f32_round": 2}
 
 
 def test_core_nests_the_array():
@@ -69,7 +71,8 @@ def test_core_nests_the_array():
 
 def test_act_quant_stages_are_modules():
     counts = _instances(elaborate("act_quant").rtlil())
-    for unit in ("fp8_candidate", "fp4_candidate", "candidate_difference", "weighted_square"):
+    for unit in ("fp8_candidate", "fp4_candidate", "candidate_difference", "square",
+                 "weight_shift"):
         assert counts[f"act_quant__{unit}"] == 16
     assert counts["act_quant__block_scale"] == counts["act_quant__block_score"] == 1
 
@@ -80,7 +83,7 @@ SMALL = [("temporal_array", {"rows": 5, "cols": 3}), ("temporal_array",
          ("binary_array", {"rows": 3, "cols": 4}),
          ("binary_array", {"rows": 3, "cols": 2, "dataflow": "systolic"}),
          ("fineq_core", {"rows": 4, "cols": 2}), ("vmac", {"lanes": 2}),
-         ("vmac", {"lanes": 1, "isolation": "and", "acc_init": True}),
+         ("vmac", {"lanes": 1, "datapath": "split", "isolation": "and", "acc_init": True}),
          ("fp8_vmac", {"lanes": 2}), ("act_quant", {})]
 
 

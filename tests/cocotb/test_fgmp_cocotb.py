@@ -1,9 +1,11 @@
 """cocotb regressions of the FGMP blocks (generated Verilog, Verilator and Icarus).
 
 Every configuration runs all tests of verif/tb/fgmp.py that apply to its block (see that
-module's docstring); results are bit-exact against the golden model. The default configurations
-also sweep every code pair of every mode; the real all-MiniLM-L6-v2 vectors run as separate
-``realdata`` tests (vectors derived once by the golden policy and cached under build/fgmp/).
+module's docstring); results are bit-exact against the golden model. The sweep of every code
+pair of every mode runs on the default configurations in the full set (``slow``); the real
+all-MiniLM-L6-v2 vectors run as separate ``realdata`` tests (vectors derived once by the golden
+policy and cached under build/fgmp/). make test runs the defaults on every simulator, the
+variants and real-data runs on Verilator (``icarus_full``, tests/conftest.py).
 """
 import pytest
 
@@ -34,9 +36,17 @@ def _id(block, params):
 
 @pytest.mark.parametrize("block,params", DEFAULTS, ids=[_id(b, p) for b, p in DEFAULTS])
 def test_fgmp_default(block, params, sim):
-    run_cocotb(block, params, "verif.tb.fgmp", sim=sim)
+    run_cocotb(block, params, "verif.tb.fgmp", sim=sim, extra_env={"VERIF_FGMP_EXHAUSTIVE": "0"})
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("block", ["vmac", "fp8_vmac"])
+def test_fgmp_every_code_pair(block, sim):
+    run_cocotb(block, {}, "verif.tb.fgmp", sim=sim, testcase="vmac_every_code_pair",
+               extra_env={"VERIF_FGMP_EXHAUSTIVE": "1"})
+
+
+@pytest.mark.icarus_full
 @pytest.mark.parametrize("block,params", VARIANTS, ids=[_id(b, p) for b, p in VARIANTS])
 def test_fgmp_variant(block, params, sim):
     # the exhaustive code-pair sweep runs on the default configurations only
@@ -46,6 +56,7 @@ def test_fgmp_variant(block, params, sim):
 
 
 @pytest.mark.realdata
+@pytest.mark.icarus_full
 @pytest.mark.parametrize("block,testcase", [("vmac", "vmac_minilm"),
                                             ("fp8_vmac", "vmac_minilm"),
                                             ("act_quant", "aq_minilm")])

@@ -57,9 +57,23 @@ def _id(block, params):
     return f"{block}-" + "-".join(f"{k}{v}" for k, v in params.items())
 
 
-@pytest.mark.parametrize("block,params", DECODERS + ARRAYS + CORES,
-                         ids=[_id(b, p) for b, p in DECODERS + ARRAYS + CORES])
+# each block's default configuration runs on every simulator in make test, the others on
+# Verilator there and on every simulator in the full set (icarus_full, tests/conftest.py)
+DEFAULTS = [("fineq_decoder", {"layout": "joint"}),
+            ("temporal_array", {"rows": 16, "cols": 16}),
+            ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 4}),
+            ("fineq_core", {"rows": 16, "cols": 16, "layout": "joint"})]
+VARIANTS = [c for c in DECODERS + ARRAYS + CORES if c not in DEFAULTS]
+
+
+@pytest.mark.parametrize("block,params", DEFAULTS, ids=[_id(b, p) for b, p in DEFAULTS])
 def test_fineq_block(block, params, sim):
+    run_cocotb(block, params, "verif.tb.fineq", sim=sim)
+
+
+@pytest.mark.icarus_full
+@pytest.mark.parametrize("block,params", VARIANTS, ids=[_id(b, p) for b, p in VARIANTS])
+def test_fineq_variant(block, params, sim):
     run_cocotb(block, params, "verif.tb.fineq", sim=sim)
 
 

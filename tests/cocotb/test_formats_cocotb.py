@@ -19,8 +19,20 @@ CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("block,params", CONFIGS,
-                         ids=[f"{b}-{'-'.join(f'{k}{v}' for k, v in p.items()) or 'default'}"
-                              for b, p in CONFIGS])
+def _id(block, params):
+    return f"{block}-" + ("-".join(f"{k}{v}" for k, v in params.items()) or "default")
+
+
+DEFAULTS = [c for c in CONFIGS if not c[1]]
+VARIANTS = [c for c in CONFIGS if c[1]]     # on Icarus in the full set only (icarus_full)
+
+
+@pytest.mark.parametrize("block,params", DEFAULTS, ids=[_id(b, p) for b, p in DEFAULTS])
 def test_format_block(block, params, sim):
+    run_cocotb(block, params, "verif.tb.formats", sim=sim)
+
+
+@pytest.mark.icarus_full
+@pytest.mark.parametrize("block,params", VARIANTS, ids=[_id(b, p) for b, p in VARIANTS])
+def test_format_variant(block, params, sim):
     run_cocotb(block, params, "verif.tb.formats", sim=sim)

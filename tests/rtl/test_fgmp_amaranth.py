@@ -107,9 +107,15 @@ def check_act(groups, results, score_out=True):
 # VMAC
 # ------------------------------------------------------------------------------------------------
 
+# The Amaranth simulator runs the multi-unit datapaths (split, shared_fp4) for minutes; make test
+# covers them on the generated Verilog (tests/cocotb), so here they are in the full set only.
+_SLOW = pytest.mark.slow
+
 #: every datapath, and the isolation choices of the multi-unit ones
-VARIANTS = [("shared", "hold"), ("shared_ss", "hold"), ("shared_fp4", "hold"),
-            ("shared_fp4", "and"), ("split", "hold"), ("split", "and"), ("split", "none")]
+VARIANTS = [("shared", "hold"), ("shared_ss", "hold"),
+            pytest.param("shared_fp4", "hold", marks=_SLOW), pytest.param("shared_fp4", "and", marks=_SLOW),
+            pytest.param("split", "hold", marks=_SLOW), pytest.param("split", "and", marks=_SLOW),
+            pytest.param("split", "none", marks=_SLOW)]
 
 
 @pytest.mark.parametrize("datapath,isolation", VARIANTS)
@@ -124,7 +130,8 @@ def test_vmac_modes_bit_exact_and_timing(datapath, isolation):
     assert dut.latency == len(dut.stages)
 
 
-@pytest.mark.parametrize("datapath", ["shared", "shared_ss", "shared_fp4", "split"])
+@pytest.mark.parametrize("datapath", ["shared", "shared_ss", pytest.param("shared_fp4", marks=_SLOW),
+                                      pytest.param("split", marks=_SLOW)])
 def test_vmac_extremes_zero_nan_random(datapath):
     rng = random.Random(3)
     st = V.concat(V.extreme_stream(rng, 1), V.zero_stream(rng, 1), V.nan_stream(rng, 1),
@@ -164,8 +171,9 @@ def test_fp8_vmac_bit_exact_meta_ignored():
     assert outs2 == outs
 
 
-@pytest.mark.parametrize("datapath,isolation", [("split", "hold"), ("split", "and"),
-                                                ("shared_fp4", "hold")])
+@pytest.mark.parametrize("datapath,isolation", [pytest.param("split", "hold", marks=_SLOW),
+                                                ("split", "and"),
+                                                pytest.param("shared_fp4", "hold", marks=_SLOW)])
 def test_vmac_operand_isolation(datapath, isolation):
     """Lane 0 only ever uses FP4×FP4 after the first cycles; lane 1 cycles through all modes.
     An unselected unit's operands (and tree words) must not change (hold) or be 0 (and)."""

@@ -16,17 +16,12 @@ DECODERS = [("fineq_decoder", {"layout": "joint"}), ("fineq_decoder", {"layout":
 # Defaults: coding="select", dataflow="broadcast" (temporal_array, fineq_core); binary arrays
 # default to "broadcast" too. Every coding and dataflow has a quick configuration.
 ARRAYS = [
-    ("temporal_array", {"rows": 4, "cols": 4}),
-    ("temporal_array", {"rows": 8, "cols": 8}),
     ("temporal_array", {"rows": 16, "cols": 16}),
     ("temporal_array", {"rows": 7, "cols": 5, "dataflow": "systolic"}),
-    ("temporal_array", {"rows": 10, "cols": 6, "coding": "csd", "dataflow": "systolic"}),
     ("temporal_array", {"rows": 6, "cols": 5, "coding": "csd"}),
     ("temporal_array", {"rows": 5, "cols": 7, "coding": "unary", "early_finish": False,
                         "dataflow": "systolic"}),
-    ("binary_array", {"rows": 4, "cols": 4, "weight_bits": 4}),
     ("binary_array", {"rows": 16, "cols": 16, "weight_bits": 4}),
-    ("binary_array", {"rows": 8, "cols": 8, "weight_bits": 8}),
     ("binary_array", {"rows": 10, "cols": 6, "weight_bits": 8, "dataflow": "systolic"}),
 ]
 
@@ -39,6 +34,11 @@ CORES = [
 ]
 
 SLOW = [
+    ("temporal_array", {"rows": 4, "cols": 4}),
+    ("temporal_array", {"rows": 8, "cols": 8}),
+    ("temporal_array", {"rows": 10, "cols": 6, "coding": "csd", "dataflow": "systolic"}),
+    ("binary_array", {"rows": 4, "cols": 4, "weight_bits": 4}),
+    ("binary_array", {"rows": 8, "cols": 8, "weight_bits": 8}),
     ("temporal_array", {"rows": 8, "cols": 8, "coding": "unary"}),
     ("temporal_array", {"rows": 16, "cols": 16, "coding": "unary", "dataflow": "systolic"}),
     ("temporal_array", {"rows": 16, "cols": 16, "coding": "csd", "dataflow": "systolic"}),

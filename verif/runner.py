@@ -75,6 +75,11 @@ def _verilator_makeflags() -> str:
     if not re.fullmatch(r"-O[0-3sgz]|-Ofast", opt):
         raise ValueError(f"VERILATOR_OPT={opt!r} is not a GCC optimisation flag (-O0 .. -O3, -Os)")
     flags = f"OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
+    if shutil.which("ccache"):
+        # Every build compiles the same Verilator runtime (verilated*.cpp, ~19 CPU-s at -O0):
+        # ccache (optional; CI installs it) compiles it once per machine. Cache in $BUILD_DIR.
+        os.environ.setdefault("CCACHE_DIR", str(build_dir("ccache")))
+        flags += " OBJCACHE=ccache"
     mk = verilator_bin_dir().parent / "include" / "verilated.mk"
     try:
         text = mk.read_text()

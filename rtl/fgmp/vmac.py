@@ -55,13 +55,15 @@ DATAPATH_UNITS = {
     "shared_ss": (UNITS,),                                     # shared, sign-separated tree
     "shared_sa": (UNITS,),                 # shared, sign-separated accumulator
     "shared_ss_sa": (UNITS,),              # sign-separated tree and accumulator
+    "shared_nc": (UNITS,),                 # shared, accumulator with a negative count
 }
 DATAPATHS = tuple(DATAPATH_UNITS)
 #: how each datapath's dot units sum signed terms (``DotUnit`` ``tree``)
 DATAPATH_TREE = {"shared": "ones", "shared_fp4": "ones", "split": "ones", "shared_ss": "signsep",
-                 "shared_sa": "ones", "shared_ss_sa": "signsep"}
+                 "shared_sa": "ones", "shared_ss_sa": "signsep", "shared_nc": "ones"}
 #: how each datapath accumulates signed block products (``ScaleAccumulate`` ``acc``)
-DATAPATH_ACC = {dp: "signsep" if dp.endswith("_sa") else "twos" for dp in DATAPATH_UNITS}
+DATAPATH_ACC = {dp: "signsep" if dp.endswith("_sa") else "count" if dp.endswith("_nc") else
+                "twos" for dp in DATAPATH_UNITS}
 #: datapaths with one dot unit (no operand isolation)
 SINGLE_UNIT = tuple(dp for dp, u in DATAPATH_UNITS.items() if len(u) == 1)
 
@@ -179,8 +181,10 @@ MUTANTS = ("mask21",)
 #: width, one tree), "signsep" (positive and negative magnitudes in two trees, D = P − N)
 TREES = ("ones", "signsep")
 #: how ScaleAccumulate adds signed block products: "twos" (one two's complement carry-save
-#: accumulator, ± by one's complements), "signsep" (two magnitude accumulators, P − N at the end)
-ACCS = ("twos", "signsep")
+#: accumulator, ± by one's complements), "signsep" (two magnitude accumulators, P − N at the end),
+#: "count" (one's complements within the 47 product bits only, negative pairs counted and
+#: subtracted once at the end)
+ACCS = ("twos", "signsep", "count")
 
 
 def _inv(v, width: int) -> Value:
@@ -397,20 +401,29 @@ class ScaleAccumulate(wiring.Component):
     Ports: ``d`` (signed ``D_WIDTH``, the pair entering ``scale``), ``mm`` (M_sw·M_sa, 8 bits)
     of that pair, ``shift`` (s, 5 bits) of that pair, ``first`` (the pair entering
     ``accumulate`` starts a dot product), ``ld``; ``acc`` (the accumulator words, ``ACC_WIDTH``
-    bits each: 2, or 4 with ``signsep`` (P_s, P_c, N_s, N_c)).
+    bits each: 2, or 4 with ``signsep`` (P_s, P_c, N_s, N_c)); ``nn`` (``count`` only).
+
+    ``acc="count"``: a negative product enters as the one's complements of its two words within
+    their 47 bits (+ 2 carry-ins), i.e. −y = ~y + 1 − 2^47 per word; the missing −2^48 per
+    negative pair is counted in ``nn`` = −n mod 2^16 and the rounding adds the row nn·2^48
+    (mod 2^64). Bits 47..63 of the addends are always 0.
     """
 
     D_WIDTH = 41                     # |D| < 2^40 (FP8xFP8: 16·225·2^28)
+    NN_WIDTH = ACC_WIDTH - _P_BITS - 1    # −(negative products) mod 2^16 ("count")
 
     def __init__(self, *, acc: str = "twos"):
         self.acc_kind = check_choice("acc", acc, ACCS)
-        super().__init__({"d": In(signed(self.D_WIDTH)), "mm": In(8), "shift": In(5),
-                          "first": In(1), "ld": In(2),
-                          "acc": Out(data.ArrayLayout(ACC_WIDTH, self.words))})
+        members = {"d": In(signed(self.D_WIDTH)), "mm": In(8), "shift": In(5),
+                   "first": In(1), "ld": In(2),
+                   "acc": Out(data.ArrayLayout(ACC_WIDTH, self.words))}
+        if self.acc_kind == "count":
+            members["nn"] = Out(self.NN_WIDTH)
+        super().__init__(members)
 
     @property
     def words(self) -> int:
-        return 2 if self.acc_kind == "twos" else 4
+        return 4 if self.acc_kind == "signsep" else 2
 
     @property
     def unit_key(self):
@@ -418,13 +431,15 @@ class ScaleAccumulate(wiring.Component):
 
     @property
     def unit_name(self) -> str:
-        return "scale_accumulate" + ("" if self.acc_kind == "twos" else "_ss")
+        return "scale_accumulate" + {"twos": "", "signsep": "_ss", "count": "_nc"}[self.acc_kind]
 
     def rows(self) -> list[Value]:
         """The rows whose sum (mod 2^ACC_WIDTH) is the accumulated value z (the rounding's
         input; P − N as P_s + P_c + ~N_s + ~N_c + 2 with ``signsep``)."""
         if self.acc_kind == "twos":
             return [self.acc[0], self.acc[1]]
+        if self.acc_kind == "count":      # acc − n·2^48 = acc + (−n mod 2^16)·2^48
+            return [self.acc[0], self.acc[1], Cat(Const(0, _P_BITS + 1), self.nn)]
         return [self.acc[0], self.acc[1], ~self.acc[2], ~self.acc[3], Const(2, ACC_WIDTH)]
 
     def elaborate(self, platform):
@@ -451,6 +466,22 @@ class ScaleAccumulate(wiring.Component):
             with m.If(self.ld[1]):
                 m.d.sync += [acc_s.eq(ns), acc_c.eq(nc)]
             m.d.comb += [self.acc[0].eq(acc_s), self.acc[1].eq(acc_c)]
+            return m
+        if self.acc_kind == "count":
+            # −(X_w << s) = ~y_47 + 1 − 2^47 per word: the one's complement stays within the
+            # 47 product bits; the two 2^47 of a negative pair are counted down in nn
+            # (= −n mod 2^16) and added once by the rounding as the row nn·2^48 (mod 2^64)
+            yc = [Cat(v ^ neg4.replicate(_P_BITS), Const(0, A - _P_BITS)) for v in mags]
+            acc_s = Signal(A, name="acc_s", reset_less=True)
+            acc_c = Signal(A, name="acc_c", reset_less=True)
+            nn = Signal(self.NN_WIDTH, name="nn", reset_less=True)
+            keep = (~self.first).replicate(A)
+            ns, nc = csa_reduce(m, [acc_s & keep, acc_c & keep, yc[0], yc[1]], A, name="acc",
+                                carry_in=[neg4, neg4])
+            with m.If(self.ld[1]):
+                m.d.sync += [acc_s.eq(ns), acc_c.eq(nc),
+                             nn.eq(Mux(self.first, 0, nn) - neg4)]
+            m.d.comb += [self.acc[0].eq(acc_s), self.acc[1].eq(acc_c), self.nn.eq(nn)]
             return m
         keep = (~self.first).replicate(A)
         for k, (name, sel) in enumerate((("p", ~neg4), ("n", neg4))):
@@ -578,7 +609,7 @@ class VmacLane(wiring.Component):
             return "fp8_lane"
         kind = {1: "shared", 2: "shared_fp4", 4: "split"}[len(self.units)]
         kind += "_ss" if self.tree == "signsep" else ""
-        kind += "_sa" if self.acc == "signsep" else ""
+        kind += {"twos": "", "signsep": "_sa", "count": "_nc"}[self.acc]
         return f"lane_{kind}" + ("" if len(self.units) == 1 else f"_{self.isolation}")
 
     def elaborate(self, platform):
@@ -829,6 +860,10 @@ class _VmacBase(wiring.Component):
 
     @property
     def accumulator(self) -> str:
+        if self.acc == "count":
+            return ("exact: 64-bit carry-save, units 2^-20, negative products as one's complements "
+                    "within 47 bits + a count of them subtracted once; one FP32 rounding per dot "
+                    "product")
         if self.acc == "signsep":
             return ("exact: two 64-bit carry-save magnitude accumulators (positive and negative "
                     "block products), units 2^-20, P - N and one FP32 rounding per dot product")
@@ -932,6 +967,9 @@ class Vmac(_VmacBase):
             ``"none"``. The shared datapaths have one unit and accept only ``"hold"``.
             ``"shared_ss"``: the shared unit with a sign-separated tree (positive and negative
             terms as magnitudes in two trees, D = P − N; no one's-complement sign fill).
+            ``"shared_sa"`` / ``"shared_ss_sa"``: ``"shared"`` / ``"shared_ss"`` with a
+            sign-separated accumulator (positive and negative block products in two magnitude
+            accumulators, P − N at the rounding; ``ScaleAccumulate`` ``acc="signsep"``).
         acc_init: add a 32-bit ``acc`` field per lane to ``w``: the FP32 start value of the dot
             product, read with its first block pair (partial-sum reload).
     """

@@ -133,9 +133,8 @@ def test_vmac_extremes_zero_nan_random(datapath):
     check_vmac(st, outs)
 
 
-@pytest.mark.parametrize("datapath", [pytest.param("shared_sa", marks=pytest.mark.slow),
-                                      pytest.param("shared_ss_sa", marks=pytest.mark.slow),
-                                      "shared_nc"])
+@pytest.mark.slow
+@pytest.mark.parametrize("datapath", ["shared_sa", "shared_ss_sa", "shared_nc"])
 def test_vmac_accumulator_variants(datapath):
     """The accumulators of ScaleAccumulate other than "twos": two magnitude accumulators (P, N;
     both cleared by a dot product's first pair, only the selected one loading after it), and

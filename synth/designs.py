@@ -15,7 +15,8 @@ from typing import Any
 __all__ = ["Design", "DESIGNS", "FINEQ_SIZES", "DEFAULT_FINEQ_SIZES", "design", "designs",
            "FGMP_P", "FINEQ_CODINGS", "FINEQ_DATAFLOWS", "FINEQ_DEFAULT", "FINEQ_PREVIOUS",
            "FINEQ_VARIANT_SIZE", "fineq_key", "fineq_label", "FGMP_SEQS", "FGMP_VARIANTS",
-           "fgmp_seq_name"]
+           "fgmp_seq_name", "FGMP_ORDERS", "FGMP_ORDER", "fgmp_p_name", "fgmp_fp8_name",
+           "FAMILIES"]
 
 FINEQ_SIZES = (4, 8, 16, 32)
 DEFAULT_FINEQ_SIZES = (4, 8, 16)
@@ -109,12 +110,35 @@ FGMP_VARIANTS = (
     ("vmac", {"datapath": "shared"}, "FGMP VMAC shared", True),
     ("vmac_split", {"datapath": "split"}, "FGMP VMAC split (hold)", True),
     ("vmac_shared_ss", {"datapath": "shared_ss"}, "FGMP VMAC shared, sign-separated tree", True),
+    ("vmac_shared_sa", {"datapath": "shared_sa"}, "FGMP VMAC shared, sign-separated accumulator",
+     False),
+    ("vmac_shared_ss_sa", {"datapath": "shared_ss_sa"},
+     "FGMP VMAC shared, sign-separated tree + accumulator", False),
+    ("vmac_shared_nc", {"datapath": "shared_nc"},
+     "FGMP VMAC shared, accumulator with a negative count", False),
     ("vmac_shared_fp4", {"datapath": "shared_fp4"}, "FGMP VMAC shared + FP4 tree (hold)", False),
     ("vmac_split_and", {"datapath": "split", "isolation": "and"}, "FGMP VMAC split (and)",
      False),
     ("vmac_split_none", {"datapath": "split", "isolation": "none"}, "FGMP VMAC split (none)",
      False),
 )
+
+
+#: block-pair orders the p runs are measured in (synth.stimulus.ORDERS); FGMP_ORDER is the
+#: headline of the report's targets and claims (the other order's figures stand beside it)
+FGMP_ORDERS = ("natural", "grouped")
+FGMP_ORDER = "grouped"
+
+
+def fgmp_p_name(p: float, order: str = "natural") -> str:
+    """Energy workload name of a VMAC run at NVFP4 fraction p: "p0.7", "p0.7_grouped"."""
+    return f"p{p}" + ("" if order == "natural" else f"_{order}")
+
+
+def fgmp_fp8_name(p: float | None = None, order: str = "natural") -> str:
+    """Energy workload name of the FP8-only baseline: "all_fp8" (K order), or the same block
+    pairs in the order a VMAC run at fraction p issues them ("all_fp8_grouped_p0.7")."""
+    return "all_fp8" if order == "natural" else f"all_fp8_{order}_p{p}"
 
 
 def fgmp_seq_name(seq) -> str:
@@ -129,8 +153,14 @@ def _fgmp() -> list[Design]:
     vm["p0.5"] = ("fgmp_vmac", {"p": 0.5})      # datapath at p = 0.5 for synth/system
     for seq in FGMP_SEQS:
         vm[fgmp_seq_name(seq)] = ("fgmp_vmac", {"seq": list(seq)})
-    # the FP8-only baseline runs the same tokens and weight rows, every block FP8
+    # the FP8-only baseline runs the same tokens and weight rows, every block FP8, in K order
+    # and in each p run's mode-grouped order (the same permutation, for fairness)
     fp8 = {"all_fp8": ("fgmp_vmac", {"all_fp8": True})}
+    for order in FGMP_ORDERS[1:]:
+        for p in FGMP_P:
+            vm[fgmp_p_name(p, order)] = ("fgmp_vmac", {"p": p, "order": order})
+            fp8[fgmp_fp8_name(p, order)] = ("fgmp_vmac", {"all_fp8": True, "p": p,
+                                                         "order": order})
     # Default set: 1 lane (the per-lane datapath) for the shared and split VMAC and the FP8-only
     # baseline; 4 lanes (the block's default) and the other variants in the full set.
     out = []
@@ -154,6 +184,7 @@ def _formats() -> list[Design]:
 
 
 DESIGNS: list[Design] = _fineq() + _fgmp() + _formats()
+FAMILIES = tuple(sorted({d.family for d in DESIGNS}))
 
 
 def design(key: str) -> Design:

@@ -1,7 +1,7 @@
 """Rendering of a report dict (synth.report): the markdown file and the console tables."""
 from __future__ import annotations
 
-from .designs import FGMP_P
+from .designs import FGMP_ORDER, FGMP_ORDERS, FGMP_P, fgmp_p_name
 from .tables import UNIT_ENERGY_FIELDS, energy_of
 
 __all__ = ["markdown", "print_tables", "library_ranking_markdown"]
@@ -172,10 +172,12 @@ def _fgmp_lane_md(lanes: str, ent: dict) -> list[str]:
         L.append(f"| {n} | " + " | ".join(cells) + " |")
     for k, v in vs.items():
         for p in FGMP_P:
-            red = v.get(f"reduction_p{p}")
-            if red:
-                L.append(f"\n{v['label']}: saving vs fp8_vmac at p = {p}: "
-                         + ", ".join(f"{m} {x} %" for m, x in red.items()))
+            for o in FGMP_ORDERS:
+                red = v.get("reduction_" + fgmp_p_name(p, o))
+                if red:
+                    L.append(f"\n{v['label']}: saving vs fp8_vmac at p = {p}, {o} block-pair "
+                             f"order{' (headline)' if o == FGMP_ORDER else ''}: "
+                             + ", ".join(f"{m} {x} %" for m, x in red.items()))
         if v.get("mode_change_fj"):
             L.append(f"\n{v['label']}: mode-change cost per block pair (alternating − mean of the "
                      "two modes repeated), unit-delay: " + ", ".join(
@@ -390,8 +392,10 @@ def print_tables(rep: dict) -> None:
                     print(f"  {v['label'][:26]:26s} {n:26s} " + " / ".join(
                         _f(r.get(m), 0) for m in _MODELS) + (f"  [{rat:.3f}]" if rat else ""))
             for p in FGMP_P:
-                if v.get(f"reduction_p{p}"):
-                    print(f"  {v['label'][:26]:26s} saving vs fp8_vmac at p={p}: {v[f'reduction_p{p}']}")
+                for o in FGMP_ORDERS:
+                    red = v.get("reduction_" + fgmp_p_name(p, o))
+                    if red:
+                        print(f"  {v['label'][:26]:26s} saving vs fp8_vmac at p={p} ({o}): {red}")
             for n, c in (v.get("mode_change_fj") or {}).items():
                 print(f"  {v['label'][:26]:26s} mode-change cost {n[4:]}: {c}")
         for c in ent.get("targets", []):

@@ -1,7 +1,8 @@
 """Synthesis, area, timing and energy report: `make area`.
 
     python -m synth.report [--full] [--synthetic] [--library mpaccel45 | --liberty PATH]
-                           [--jobs 2] [--scheduler tcp://HOST:PORT] [--out build/synth]
+                           [--family F ...] [--jobs 2] [--scheduler tcp://HOST:PORT]
+                           [--out build/synth]
 
 Evaluates every design of synth.designs (default set, or all with ``--full``; results of
 non-default designs already in the cache are included too) as tasks on Dask distributed
@@ -41,7 +42,7 @@ from infra.paths import build_dir
 from infra.yosys import yosys_version
 
 from . import libraries
-from .designs import DEFAULT_FINEQ_SIZES, DESIGNS, Design, designs
+from .designs import DEFAULT_FINEQ_SIZES, DESIGNS, FAMILIES, Design, designs
 from .evaluate import INPUT_ERRORS, NOT_AVAILABLE, input_error
 from .flow import load_library
 from .jobs import run_jobs
@@ -54,12 +55,16 @@ __all__ = ["collect", "build_report", "main"]
 
 
 def collect(full: bool = False, liberty=None, jobs: int = 2, progress: bool = True,
-            synthetic: bool = False, scheduler: str | None = None) -> list[dict]:
-    """Rows for the selected designs (largest first across ``jobs`` processes)."""
+            synthetic: bool = False, scheduler: str | None = None,
+            families: list[str] | None = None) -> list[dict]:
+    """Rows for the selected designs (largest first across ``jobs`` processes); ``families``:
+    only the designs of these families (the others' rows say "not run")."""
     sel = designs(full)
     if not full:
         # designs outside the default set join when a sweep or --full already synthesized them
         sel += [d for d in DESIGNS if not d.default and _has_cached_synthesis(d, liberty)]
+    if families:
+        sel = [d for d in sel if d.family in families]
     rows = run_jobs(sel, jobs=jobs, liberty=liberty, synthetic=synthetic,
                     on_row=_progress if progress else None, scheduler=scheduler)
     for d in DESIGNS:
@@ -67,6 +72,8 @@ def collect(full: bool = False, liberty=None, jobs: int = 2, progress: bool = Tr
             from rtl.registry import blocks
             row = d.as_json()
             row["status"] = (NOT_AVAILABLE if d.block not in blocks()
+                             else f"not run (--family {' '.join(families)})"
+                             if families and d.family not in families
                              else "not run (outside the default set: make area-full)")
             rows[d.key] = row
     return [rows[d.key] for d in DESIGNS if d.key in rows]
@@ -170,6 +177,9 @@ def main(argv=None) -> int:
     lib = ap.add_mutually_exclusive_group()
     lib.add_argument("--library", choices=libraries.NAMES, help="cell library (default mpaccel45)")
     lib.add_argument("--liberty", type=Path, help="a liberty file instead of synth/lib/mpaccel45.lib")
+    ap.add_argument("--family", action="append", choices=FAMILIES, default=None,
+                    help="only the designs of this family (repeatable; e.g. fgmp: the VMACs and "
+                    "the activation quantizer); the other rows say 'not run'")
     ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("SYNTH_JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
@@ -186,7 +196,7 @@ def main(argv=None) -> int:
         print(f"synth.report: {len(designs(args.full))} designs, {args.jobs} jobs "
               f"(yosys {yosys_version()}){'; SYNTHETIC data' if args.synthetic else ''}", flush=True)
         rows = collect(args.full, args.liberty, args.jobs, synthetic=args.synthetic,
-                       scheduler=args.scheduler)
+                       scheduler=args.scheduler, families=args.family)
         wall = time.monotonic() - t0
         out.mkdir(parents=True, exist_ok=True)
         rep = build_report(rows, full=args.full, liberty=args.liberty, wall=wall, out=out,

@@ -30,7 +30,7 @@ from infra.cache import cache_key, cached
 from infra.paths import build_dir
 
 __all__ = ["Workload", "STIMULI", "make_workload", "fineq_data", "minilm_raw", "data_key",
-           "SYNTHETIC"]
+           "SYNTHETIC", "ORDERS", "grouped_order"]
 
 SYNTHETIC = "SYNTHETIC (--synthetic: seeded random data, not all-MiniLM-L6-v2)"
 
@@ -227,9 +227,41 @@ def _act_blocks(X, toks: list[int], p: float | None, fmt: str | None):
     return meta, codes, scales, tau, k
 
 
+#: block-pair orders of a dot product (``fgmp_vmac`` ``order``): "natural" (K order) or
+#: "grouped" (:func:`grouped_order`)
+ORDERS = ("natural", "grouped")
+
+
+def grouped_order(w_meta: list, a_meta: list, reverse: bool = False) -> list[int]:
+    """Mode-grouped issue order of one dot product's block pairs: indices into K order.
+
+    ``w_meta[k]``: the meta bits (1 = FP8) of block k of the lanes' weight rows (a tuple, one
+    per lane), ``a_meta[k]``: the activation block's. The pairs are sorted (stably, so K order
+    inside a group) by (number of FP8 weight blocks, activation format), the activation format
+    running FP4 → FP8 for an even count and FP8 → FP4 for an odd one: with one lane that is
+    FP4×FP4, FP4×FP8, FP8×FP8, FP8×FP4, so consecutive groups differ in one operand's format
+    (a Gray order). ``reverse`` walks the groups backwards (the scheduler alternates the
+    direction from one dot product to the next, so a dot product starts in the mode the
+    previous one ended in). Exact accumulation makes every order give the same FP32 result
+    (docs/fgmp.md §3); weight formats are known offline (the weight rows are stored in this
+    order, the activation blocks read from the activation buffer in the same permutation)."""
+    def key(k):
+        n8 = sum(int(x) for x in w_meta[k])
+        a8 = int(a_meta[k])
+        return (n8, a8 if n8 % 2 == 0 else 1 - a8)
+    idx = sorted(range(len(a_meta)), key=key)
+    if reverse:
+        groups: dict = {}
+        for k in idx:
+            groups.setdefault(key(k), []).append(k)
+        idx = [k for g in sorted(groups, reverse=True) for k in groups[g]]
+    return idx
+
+
 def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | None = None,
-              all_fp8: bool = False, seq: tuple | list | None = None, tokens: int = 4,
-              groups: int = 4, seed: int = 2, synthetic: bool = False) -> Workload:
+              all_fp8: bool = False, seq: tuple | list | None = None, order: str = "natural",
+              tokens: int = 4, groups: int = 4, seed: int = 2,
+              synthetic: bool = False) -> Workload:
     """Dot products of real activation rows with real weight rows (K = 384: 24 block pairs per
     dot product, ``last`` on the 24th), ``tokens`` tokens x ``groups`` groups of ``lanes``
     output rows. Formats: ``mode`` forces every block pair into one mode; ``seq`` cycles
@@ -237,8 +269,20 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
     mode-change cost against the two modes repeated); ``p`` = fraction of NVFP4 blocks
     (weights by error, activations by the quantizer's threshold); ``all_fp8``: the same data
     all FP8 (the FP8-only baseline). Every block is the golden quantization of the real
-    values in its format."""
+    values in its format.
+
+    ``order`` (``ORDERS``): the order in which a dot product's block pairs are issued.
+    "natural" is K order; "grouped" is :func:`grouped_order` of the formats at NVFP4 fraction
+    ``p`` (required), so a run with forced formats (``all_fp8``: the FP8-only baseline) gets
+    the same permutation as the mixed-precision run it is compared with. The expected outputs
+    of a grouped run are checked to be bit-identical to those of the natural order (golden
+    ``hw.vmac``) before the workload is returned."""
     from verif.vectors.fgmp import MODES, VmacStream
+    if order not in ORDERS:
+        raise ValueError(f"fgmp_vmac: order must be one of {ORDERS}, got {order!r}")
+    if order == "grouped" and p is None:
+        raise ValueError("fgmp_vmac: order='grouped' needs p (the NVFP4 fraction whose block "
+                         "formats define the order)")
     lanes = props["lanes"]
     raw = minilm_raw(synthetic)
     W, X = raw["W"], raw["X"]
@@ -263,11 +307,15 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
                for f in {w8 for w8, _ in fmts}}
         acts = {f: _act_blocks(X, toks, None, "fp8" if f else "fp4")[:3]
                 for f in {a8 for _, a8 in fmts}}
+    if order == "grouped":      # the formats at fraction p decide the order
+        o_w = wts[None].meta if seq is None else _weight_blocks(W, p, None, rows).meta
+        o_a = acts[None][0] if seq is None else _act_blocks(X, toks, p, None)[0]
     nkb = W.shape[1] // 16
-    st = VmacStream(lanes)
-    t = 0
+    st = StreamPair(VmacStream(lanes), VmacStream(lanes))
+    t, dp = 0, 0
     for ti in range(tokens):
         for g in rows0:
+            pairs = []
             for kb in range(nkb):
                 wf, af = fmts[t % len(fmts)] if seq is not None else (None, None)
                 am, ac, asc = acts[af]
@@ -275,8 +323,20 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
                 a = (int(am[ti, kb]), [int(c) for c in ac[ti, kb]], int(asc[ti, kb]))
                 w = [(int(wt.meta[n, kb]), [int(c) for c in wt.codes[n, kb]], int(wt.scales[n, kb]))
                      for n in range(g * lanes, g * lanes + lanes)]
-                st.add(a, w, kb == nkb - 1, "minilm")
+                pairs.append((a, w))
                 t += 1
+            if order == "grouped":
+                perm = grouped_order(
+                    [tuple(int(o_w[n, kb]) for n in range(g * lanes, g * lanes + lanes))
+                     for kb in range(nkb)], [int(o_a[ti, kb]) for kb in range(nkb)],
+                    reverse=dp % 2 == 1)
+            else:
+                perm = list(range(nkb))
+            for j, kb in enumerate(perm):
+                st.issued.add(*pairs[kb], j == nkb - 1, "minilm")
+                st.natural.add(*pairs[j], j == nkb - 1, "minilm")
+            dp += 1
+    st = st.check(order)
     outs = st.expected_words()
     n_pairs = len(st) * lanes
     w_fp4 = 1 - sum(b[0] for row in st.w for b in row) / n_pairs
@@ -289,8 +349,26 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
                           "weight_fp4_fraction": round(w_fp4, 4),
                           "act_fp4_fraction": round(a_fp4, 4), "mode": mode, "p": p,
                           "seq": list(seq) if seq is not None and mode is None and not all_fp8
-                          else None, "mode_changes": changes,
+                          else None, "mode_changes": changes, "order": order,
                           "all_fp8": all_fp8, "layer_outputs": int(W.shape[0])})
+
+
+@dataclass
+class StreamPair:
+    """The block pairs of a VMAC workload in the issued order and in K order."""
+    issued: Any
+    natural: Any
+
+    def check(self, order: str):
+        """The issued stream, after checking that its golden outputs equal the K-order ones
+        bit for bit (a reordered dot product must not change any output bit)."""
+        if order != "natural":
+            got, want = self.issued.expected_words(), self.natural.expected_words()
+            if got != want:
+                bad = next(i for i, (x, y) in enumerate(zip(got, want)) if x != y)
+                raise RuntimeError(f"fgmp_vmac: order {order!r} changes dot product {bad}: "
+                                   f"{got[bad]:#x} != {want[bad]:#x} (K order)")
+        return self.issued
 
 
 def fgmp_act_quant(props: dict, *, shapes: dict, p: float = 0.7, tokens: int = 16, seed: int = 3,

@@ -126,6 +126,7 @@ OTHERS = [
     ("synth.report", ["--jobs", "0"], ["--jobs", "'0'"]),
     ("synth.report", ["--out", "{f}"], ["--out", "not a folder"]),
     ("synth.report", ["--library", "tsmc"], ["--library", "'tsmc'"]),
+    ("synth.report", ["--family", "fgmq"], ["--family", "'fgmq'"]),
     ("synth.sweep", ["--sizes", "0"], ["--sizes", "'0'"]),
     ("synth.sweep", ["--sizes", "a,4"], ["--sizes", "'a'"]),
     ("synth.sweep", ["--p", "nan"], ["--p", "'nan'"]),

@@ -1,6 +1,6 @@
 """Formal equivalence of the VMAC datapaths (docs/verification.md "Equivalence proof").
 
-    python -m verif.formal [--datapath shared shared_fp4 shared_ss] [--mode fp4xfp4 ...]
+    python -m verif.formal [--datapath shared shared_fp4 shared_ss shared_sa ...] [--mode ...]
                            [--mutant mask21] [--timeout S]
 
 What is proven, for every input (no bound: the block-product stage is combinational once its
@@ -34,7 +34,7 @@ from amaranth.back import rtlil
 from infra.cli import Parser, int_range
 from infra.paths import build_dir
 from infra.yosys import YosysError, run_script
-from rtl.fgmp.vmac import MUTANTS, UNIT_NAMES, BlockProduct
+from rtl.fgmp.vmac import DATAPATHS, MUTANTS, UNIT_NAMES, BlockProduct
 
 __all__ = ["prove", "main", "SCRIPT"]
 
@@ -103,7 +103,7 @@ def prove(gate: str, mode: str, *, output: str = "d", mutant: str | None = None,
 def main(argv: list[str] | None = None) -> int:
     ap = Parser(prog="python -m verif.formal", description=__doc__.split("\n")[0])
     ap.add_argument("--datapath", nargs="+", default=["shared"],
-                    choices=["shared", "shared_fp4", "shared_ss"])
+                    choices=[dp for dp in DATAPATHS if dp != "split"])
     ap.add_argument("--mode", nargs="+", default=list(UNIT_NAMES), choices=list(UNIT_NAMES))
     ap.add_argument("--output", default="d", choices=["d", "p"])
     ap.add_argument("--mutant", choices=list(MUTANTS))

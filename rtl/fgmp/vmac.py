@@ -39,7 +39,7 @@ from .common import BLOCK, check_choice, check_int
 __all__ = ["Vmac", "Fp8Vmac", "VmacLane", "DotUnit", "ScaleAccumulate", "Fp8Accumulate",
            "BlockProduct", "MUTANTS",
            "UNITS", "UNIT_NAMES", "ISOLATION", "DATAPATHS", "DATAPATH_UNITS", "DATAPATH_TREE",
-           "TREES", "a_layout",
+           "DATAPATH_ACC", "ACCS", "TREES", "a_layout",
            "w_layout", "term_width", "ACC_WIDTH", "P_UNIT_EXP", "MAX_PAIRS"]
 
 #: dot-product modes as (weight is FP8, activation is FP8); index = 2·w_meta + a_meta
@@ -53,10 +53,17 @@ DATAPATH_UNITS = {
     "shared_fp4": (((0, 0),), ((0, 1), (1, 0), (1, 1))),       # + a narrow FP4xFP4 unit
     "split": tuple((u,) for u in UNITS),                       # four units side by side
     "shared_ss": (UNITS,),                                     # shared, sign-separated tree
+    "shared_sa": (UNITS,),                 # shared, sign-separated accumulator
+    "shared_ss_sa": (UNITS,),              # sign-separated tree and accumulator
+    "shared_nc": (UNITS,),                 # shared, accumulator with a negative count
 }
 DATAPATHS = tuple(DATAPATH_UNITS)
 #: how each datapath's dot units sum signed terms (``DotUnit`` ``tree``)
-DATAPATH_TREE = {"shared": "ones", "shared_fp4": "ones", "split": "ones", "shared_ss": "signsep"}
+DATAPATH_TREE = {"shared": "ones", "shared_fp4": "ones", "split": "ones", "shared_ss": "signsep",
+                 "shared_sa": "ones", "shared_ss_sa": "signsep", "shared_nc": "ones"}
+#: how each datapath accumulates signed block products (``ScaleAccumulate`` ``acc``)
+DATAPATH_ACC = {dp: "signsep" if dp.endswith("_sa") else "count" if dp.endswith("_nc") else
+                "twos" for dp in DATAPATH_UNITS}
 #: datapaths with one dot unit (no operand isolation)
 SINGLE_UNIT = tuple(dp for dp, u in DATAPATH_UNITS.items() if len(u) == 1)
 
@@ -173,6 +180,11 @@ MUTANTS = ("mask21",)
 #: how a dot unit sums its signed terms: "ones" (one's complements within the mode's term
 #: width, one tree), "signsep" (positive and negative magnitudes in two trees, D = P − N)
 TREES = ("ones", "signsep")
+#: how ScaleAccumulate adds signed block products: "twos" (one two's complement carry-save
+#: accumulator, ± by one's complements), "signsep" (two magnitude accumulators, P − N at the end),
+#: "count" (one's complements within the 47 product bits only, negative pairs counted and
+#: subtracted once at the end)
+ACCS = ("twos", "signsep", "count")
 
 
 def _inv(v, width: int) -> Value:
@@ -377,20 +389,58 @@ class ScaleAccumulate(wiring.Component):
 
     Stage ``scale`` (``ld[0]``): X = |D|·mm as two carry-save words (partial products of
     D ⊕ sign(D) plus the row sign·mm: no negation adder). Stage ``accumulate`` (``ld[1]``):
-    acc ← (first ? 0 : acc) ± (X << s), a 64-bit two's complement carry-save accumulator
-    (two words; a negative addend enters as one's complements + 2 carry-ins).
+    ``acc="twos"``: acc ← (first ? 0 : acc) ± (X << s), a 64-bit two's complement carry-save
+    accumulator (two words; a negative addend enters as one's complements + 2 carry-ins);
+    ``acc="signsep"``: two magnitude accumulators, P for the positive products and N for the
+    negative ones (two carry-save words each): X << s enters the one its sign selects, the other
+    sees zeros and holds its words (loaded only with ``first``, which clears both); the
+    rounding takes z = P − N = P_s + P_c + ~N_s + ~N_c + 2 (mod 2^64; each magnitude sum is
+    below 2^63). No addend is ever complemented, so the bits above a product's magnitude stay 0
+    whatever its sign.
 
     Ports: ``d`` (signed ``D_WIDTH``, the pair entering ``scale``), ``mm`` (M_sw·M_sa, 8 bits)
     of that pair, ``shift`` (s, 5 bits) of that pair, ``first`` (the pair entering
     ``accumulate`` starts a dot product), ``ld``; ``acc`` (the accumulator words, ``ACC_WIDTH``
-    bits each).
+    bits each: 2, or 4 with ``signsep`` (P_s, P_c, N_s, N_c)); ``nn`` (``count`` only).
+
+    ``acc="count"``: a negative product enters as the one's complements of its two words within
+    their 47 bits (+ 2 carry-ins), i.e. −y = ~y + 1 − 2^47 per word; the missing −2^48 per
+    negative pair is counted in ``nn`` = −n mod 2^16 and the rounding adds the row nn·2^48
+    (mod 2^64). Bits 47..63 of the addends are always 0.
     """
 
     D_WIDTH = 41                     # |D| < 2^40 (FP8xFP8: 16·225·2^28)
+    NN_WIDTH = ACC_WIDTH - _P_BITS - 1    # −(negative products) mod 2^16 ("count")
 
-    def __init__(self):
-        super().__init__({"d": In(signed(self.D_WIDTH)), "mm": In(8), "shift": In(5),
-                          "first": In(1), "ld": In(2), "acc": Out(data.ArrayLayout(ACC_WIDTH, 2))})
+    def __init__(self, *, acc: str = "twos"):
+        self.acc_kind = check_choice("acc", acc, ACCS)
+        members = {"d": In(signed(self.D_WIDTH)), "mm": In(8), "shift": In(5),
+                   "first": In(1), "ld": In(2),
+                   "acc": Out(data.ArrayLayout(ACC_WIDTH, self.words))}
+        if self.acc_kind == "count":
+            members["nn"] = Out(self.NN_WIDTH)
+        super().__init__(members)
+
+    @property
+    def words(self) -> int:
+        return 4 if self.acc_kind == "signsep" else 2
+
+    @property
+    def unit_key(self):
+        return self.acc_kind
+
+    @property
+    def unit_name(self) -> str:
+        return "scale_accumulate" + {"twos": "", "signsep": "_ss", "count": "_nc"}[self.acc_kind]
+
+    def rows(self) -> list[Value]:
+        """The rows whose sum (mod 2^ACC_WIDTH) is the accumulated value z (the rounding's
+        input; P − N as P_s + P_c + ~N_s + ~N_c + 2 with ``signsep``)."""
+        if self.acc_kind == "twos":
+            return [self.acc[0], self.acc[1]]
+        if self.acc_kind == "count":      # acc − n·2^48 = acc + (−n mod 2^16)·2^48
+            return [self.acc[0], self.acc[1], Cat(Const(0, _P_BITS + 1), self.nn)]
+        return [self.acc[0], self.acc[1], ~self.acc[2], ~self.acc[3], Const(2, ACC_WIDTH)]
 
     def elaborate(self, platform):
         m = Module()
@@ -401,19 +451,47 @@ class ScaleAccumulate(wiring.Component):
         sh4 = _reg(m, self.shift, self.ld[0], "sh4")
         # ---- accumulate: acc ± (X << s)
         A = ACC_WIDTH
-        y = []
+        y, mags = [], []
         for n, x in enumerate((x1r, x2r)):
             ys = Signal(_P_BITS, name=f"y{n}")       # |P·2^20| < 2^47 (both words <= X)
             m.d.comb += ys.eq((x << sh4)[:_P_BITS])
             y.append(Cat(ys, Const(0, A - _P_BITS)) ^ neg4.replicate(A))
-        acc_s = Signal(A, name="acc_s", reset_less=True)
-        acc_c = Signal(A, name="acc_c", reset_less=True)
+            mags.append(ys)
+        if self.acc_kind == "twos":
+            acc_s = Signal(A, name="acc_s", reset_less=True)
+            acc_c = Signal(A, name="acc_c", reset_less=True)
+            keep = (~self.first).replicate(A)
+            ns, nc = csa_reduce(m, [acc_s & keep, acc_c & keep, y[0], y[1]], A, name="acc",
+                                carry_in=[neg4, neg4])
+            with m.If(self.ld[1]):
+                m.d.sync += [acc_s.eq(ns), acc_c.eq(nc)]
+            m.d.comb += [self.acc[0].eq(acc_s), self.acc[1].eq(acc_c)]
+            return m
+        if self.acc_kind == "count":
+            # −(X_w << s) = ~y_47 + 1 − 2^47 per word: the one's complement stays within the
+            # 47 product bits; the two 2^47 of a negative pair are counted down in nn
+            # (= −n mod 2^16) and added once by the rounding as the row nn·2^48 (mod 2^64)
+            yc = [Cat(v ^ neg4.replicate(_P_BITS), Const(0, A - _P_BITS)) for v in mags]
+            acc_s = Signal(A, name="acc_s", reset_less=True)
+            acc_c = Signal(A, name="acc_c", reset_less=True)
+            nn = Signal(self.NN_WIDTH, name="nn", reset_less=True)
+            keep = (~self.first).replicate(A)
+            ns, nc = csa_reduce(m, [acc_s & keep, acc_c & keep, yc[0], yc[1]], A, name="acc",
+                                carry_in=[neg4, neg4])
+            with m.If(self.ld[1]):
+                m.d.sync += [acc_s.eq(ns), acc_c.eq(nc),
+                             nn.eq(Mux(self.first, 0, nn) - neg4)]
+            m.d.comb += [self.acc[0].eq(acc_s), self.acc[1].eq(acc_c), self.nn.eq(nn)]
+            return m
         keep = (~self.first).replicate(A)
-        ns, nc = csa_reduce(m, [acc_s & keep, acc_c & keep, y[0], y[1]], A, name="acc",
-                            carry_in=[neg4, neg4])
-        with m.If(self.ld[1]):
-            m.d.sync += [acc_s.eq(ns), acc_c.eq(nc)]
-        m.d.comb += [self.acc[0].eq(acc_s), self.acc[1].eq(acc_c)]
+        for k, (name, sel) in enumerate((("p", ~neg4), ("n", neg4))):
+            a_s = Signal(A, name=f"{name}acc_s", reset_less=True)
+            a_c = Signal(A, name=f"{name}acc_c", reset_less=True)
+            yy = [Cat(v & sel.replicate(_P_BITS), Const(0, A - _P_BITS)) for v in mags]
+            ns, nc = csa_reduce(m, [a_s & keep, a_c & keep, yy[0], yy[1]], A, name=f"{name}acc")
+            with m.If(self.ld[1] & (sel | self.first)):
+                m.d.sync += [a_s.eq(ns), a_c.eq(nc)]
+            m.d.comb += [self.acc[2 * k].eq(a_s), self.acc[2 * k + 1].eq(a_c)]
         return m
 
 
@@ -489,11 +567,13 @@ class VmacLane(wiring.Component):
         ``out``: the lane's FP32 result (the final rounding's output register).
     """
 
-    def __init__(self, *, units, isolation: str, acc_init: bool, tree: str = "ones"):
+    def __init__(self, *, units, isolation: str, acc_init: bool, tree: str = "ones",
+                 acc: str = "twos"):
         self.units = tuple(tuple(u) for u in units)
         self.isolation = isolation
         self.acc_init = acc_init
         self.tree = check_choice("tree", tree, TREES)
+        self.acc = check_choice("acc", acc, ACCS)
         self.modes = tuple(sorted({m for u in self.units for m in u}))
         super().__init__({
             "w": In(w_lane_layout(acc_init)), "a_ops": In(operand_layout(self.a_fp8)),
@@ -521,7 +601,7 @@ class VmacLane(wiring.Component):
 
     @property
     def unit_key(self):
-        return (self.units, self.isolation, self.acc_init, self.tree)
+        return (self.units, self.isolation, self.acc_init, self.tree, self.acc)
 
     @property
     def unit_name(self) -> str:
@@ -529,6 +609,7 @@ class VmacLane(wiring.Component):
             return "fp8_lane"
         kind = {1: "shared", 2: "shared_fp4", 4: "split"}[len(self.units)]
         kind += "_ss" if self.tree == "signsep" else ""
+        kind += {"twos": "", "signsep": "_sa", "count": "_nc"}[self.acc]
         return f"lane_{kind}" + ("" if len(self.units) == 1 else f"_{self.isolation}")
 
     def elaborate(self, platform):
@@ -611,12 +692,13 @@ class VmacLane(wiring.Component):
                         for u in unit_modes:
                             with m.Case(UNITS.index(u)):
                                 m.d.comb += d_sel.eq(dot.d)
-            sa = add_unit(m, "scale_acc", ScaleAccumulate(), platform)
+            sa_unit = ScaleAccumulate(acc=self.acc)
+            sa = add_unit(m, "scale_acc", sa_unit, platform)
             m.d.comb += [sa.d.eq(d_sel), sa.mm.eq(ctxs["sum"]["mm"]),
                          sa.shift.eq(ctxs["sum"]["shift"]), sa.first.eq(self.first),
                          sa.ld.eq(Cat(ld["scale"], ld["accumulate"]))]
             W = ACC_WIDTH
-            rows = [sa.acc[0], sa.acc[1]]
+            rows = sa_unit.rows()
             z_exp, scale = P_UNIT_EXP, 1
         # ---- NaN and start value of the open dot product (held with the accumulator)
         nan_acc = Signal(name="nan_acc", reset_less=True)
@@ -736,8 +818,9 @@ class _VmacBase(wiring.Component):
     """
 
     def __init__(self, *, lanes: int, units, isolation: str, acc_init: bool,
-                 tree: str = "ones"):
+                 tree: str = "ones", acc: str = "twos"):
         self.tree = tree
+        self.acc = acc
         self.lanes = check_int("lanes", lanes, 1, 64)
         self.isolation = check_choice("isolation", isolation, ISOLATION)
         if not isinstance(acc_init, bool):
@@ -757,7 +840,7 @@ class _VmacBase(wiring.Component):
 
     def _lane(self) -> VmacLane:
         return VmacLane(units=self.units, isolation=self.isolation, acc_init=self.acc_init,
-                        tree=self.tree)
+                        tree=self.tree, acc=self.acc)
 
     @property
     def stages(self) -> list[str]:
@@ -777,6 +860,13 @@ class _VmacBase(wiring.Component):
 
     @property
     def accumulator(self) -> str:
+        if self.acc == "count":
+            return ("exact: 64-bit carry-save, units 2^-20, negative products as one's complements "
+                    "within 47 bits + a count of them subtracted once; one FP32 rounding per dot "
+                    "product")
+        if self.acc == "signsep":
+            return ("exact: two 64-bit carry-save magnitude accumulators (positive and negative "
+                    "block products), units 2^-20, P - N and one FP32 rounding per dot product")
         return ("exact: 64-bit two's complement carry-save, units 2^-20, one FP32 rounding per "
                 "dot product" if not self.fp8_only else
                 "exact: 56-bit carry-save of the FP8 block sums (units 2^-18) + negative-term "
@@ -877,6 +967,9 @@ class Vmac(_VmacBase):
             ``"none"``. The shared datapaths have one unit and accept only ``"hold"``.
             ``"shared_ss"``: the shared unit with a sign-separated tree (positive and negative
             terms as magnitudes in two trees, D = P − N; no one's-complement sign fill).
+            ``"shared_sa"`` / ``"shared_ss_sa"``: ``"shared"`` / ``"shared_ss"`` with a
+            sign-separated accumulator (positive and negative block products in two magnitude
+            accumulators, P − N at the rounding; ``ScaleAccumulate`` ``acc="signsep"``).
         acc_init: add a 32-bit ``acc`` field per lane to ``w``: the FP32 start value of the dot
             product, read with its first block pair (partial-sum reload).
     """
@@ -889,7 +982,8 @@ class Vmac(_VmacBase):
                              f"'shared_fp4'); datapath={datapath!r} has one unit "
                              "(isolation='hold')")
         super().__init__(lanes=lanes, units=DATAPATH_UNITS[datapath], isolation=isolation,
-                         acc_init=acc_init, tree=DATAPATH_TREE[datapath])
+                         acc_init=acc_init, tree=DATAPATH_TREE[datapath],
+                         acc=DATAPATH_ACC[datapath])
 
 
 class Fp8Vmac(_VmacBase):

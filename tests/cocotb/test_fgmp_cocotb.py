@@ -27,6 +27,8 @@ SLOW = [
     ("vmac", {"lanes": 3, "datapath": "split", "isolation": "hold"}),   # 3-5 min per simulator
     ("vmac", {"lanes": 2, "datapath": "split", "isolation": "none"}),
     ("vmac", {"lanes": 1, "datapath": "shared_fp4", "isolation": "hold", "acc_init": True}),
+    ("vmac", {"lanes": 2, "datapath": "shared_nc", "acc_init": True}),
+    ("vmac", {"lanes": 2, "datapath": "shared_sa"}),
 ]
 
 

@@ -140,6 +140,30 @@ def test_vmac_extremes_zero_nan_random(datapath):
     check_vmac(st, outs)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("datapath", ["shared_sa", "shared_ss_sa", "shared_nc"])
+def test_vmac_accumulator_variants(datapath):
+    """The accumulators of ScaleAccumulate other than "twos": two magnitude accumulators (P, N;
+    both cleared by a dot product's first pair, only the selected one loading after it), and
+    the 47-bit one's complements with a count of negative products: every mode, extremes, NaN,
+    random p = 0.7 streams, start values with back-pressure."""
+    rng = random.Random(7)
+    st = V.concat(*[V.mode_stream(rng, 1, mode, n_cycles=4, max_seg=3) for mode in V.MODES],
+                  V.extreme_stream(rng, 1), V.nan_stream(rng, 1),
+                  V.random_stream(rng, 1, p=0.7, n_cycles=16, max_seg=8, junk=True))
+    dut = Vmac(lanes=1, datapath=datapath)
+    outs, takes, out_cycles = run_vmac(dut, st)
+    check_vmac(st, outs)
+    assert takes == list(range(len(st))) and dut.latency == 8
+    assert out_cycles == [takes[e] + dut.latency for _, e in st.segments()]
+    st = V.concat(V.acc_init_stream(rng, 1), V.random_stream(rng, 1, p=0.5, n_cycles=8,
+                                                              max_seg=2))
+    ready = random.Random(8)
+    outs, _, _ = run_vmac(Vmac(lanes=1, datapath=datapath, acc_init=True), st, acc_init=True,
+                          o_ready=lambda c: ready.random() < 0.3)
+    check_vmac(st, outs, acc_init=True)
+
+
 @pytest.mark.parametrize("block", ["vmac", "fp8_vmac"])
 def test_vmac_acc_init_and_backpressure(block):
     rng = random.Random(4)

@@ -96,6 +96,7 @@ def test_lint_waivers_keep_real_faults_fatal(tmp_path):
     assert "LATCH" in out.stderr and "UNOPTFLAT" in out.stderr
 
 
+@pytest.mark.slow   # `make lint`; every Verilator build of the regressions lints with the same waivers
 def test_lint_every_block_clean(tmp_path):
     out = run("-m", "verif.lint", "--out", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr

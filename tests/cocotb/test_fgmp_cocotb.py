@@ -16,10 +16,10 @@ DEFAULTS = [("vmac", {}), ("fp8_vmac", {}), ("act_quant", {})]
 # every VMAC datapath (the default is "shared") and isolation choice at least once
 VARIANTS = [
     ("vmac", {"lanes": 1, "datapath": "split", "isolation": "and", "acc_init": True}),
-    ("vmac", {"lanes": 2, "datapath": "shared_ss"}),
 ]
 
 SLOW = [
+    ("vmac", {"lanes": 2, "datapath": "shared_ss"}),
     ("vmac", {"lanes": 2, "datapath": "shared_fp4", "isolation": "none"}),
     ("fp8_vmac", {"lanes": 2, "acc_init": True}),
     ("act_quant", {"score_out": False}),
@@ -38,8 +38,9 @@ def _id(block, params):
 
 @pytest.mark.parametrize("block,params", DEFAULTS, ids=[_id(b, p) for b, p in DEFAULTS])
 def test_fgmp_default(block, params, sim):
-    # Icarus: the shorter long-accumulation runs of the variants (K = 4096; Verilator K = 8192)
-    env = {"VERIF_FGMP_EXHAUSTIVE": "0"} | ({"VERIF_FGMP_LONG": "256"} if sim == "icarus" else {})
+    # Icarus: the variants' shorter runs (K = 4096 long accumulations, 200-cycle random streams)
+    env = {"VERIF_FGMP_EXHAUSTIVE": "0"} | ({"VERIF_FGMP_LONG": "256", "VERIF_N_RANDOM": "200"}
+                                           if sim == "icarus" else {})
     run_cocotb(block, params, "verif.tb.fgmp", sim=sim, extra_env=env)
 
 
@@ -60,10 +61,9 @@ def test_fgmp_variant(block, params, sim):
 
 
 @pytest.mark.realdata
-@pytest.mark.icarus_full
+@pytest.mark.slow        # 1-2 min each; make test has real MiniLM tiles in the FineQ runs
 @pytest.mark.parametrize("block,testcase", [("vmac", "vmac_minilm"),
-                                            pytest.param("fp8_vmac", "vmac_minilm",
-                                                         marks=pytest.mark.slow),
+                                            ("fp8_vmac", "vmac_minilm"),
                                             ("act_quant", "aq_minilm")])
 def test_fgmp_minilm(block, testcase, sim):
     from verif.vectors import fgmp_real

@@ -24,7 +24,7 @@ def _id(block, params):
 
 
 DEFAULTS = [c for c in CONFIGS if not c[1]]
-VARIANTS = [c for c in CONFIGS if c[1]]     # on Icarus in the full set only (icarus_full)
+VARIANTS = [c for c in CONFIGS if c[1]]     # the full set (make test-full, regress-full)
 
 
 @pytest.mark.parametrize("block,params", DEFAULTS, ids=[_id(b, p) for b, p in DEFAULTS])
@@ -32,7 +32,7 @@ def test_format_block(block, params, sim):
     run_cocotb(block, params, "verif.tb.formats", sim=sim)
 
 
-@pytest.mark.icarus_full
+@pytest.mark.slow
 @pytest.mark.parametrize("block,params", VARIANTS, ids=[_id(b, p) for b, p in VARIANTS])
 def test_format_variant(block, params, sim):
     run_cocotb(block, params, "verif.tb.formats", sim=sim)

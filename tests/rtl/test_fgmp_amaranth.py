@@ -196,7 +196,7 @@ def test_fp8_vmac_bit_exact_meta_ignored():
 
 
 @pytest.mark.parametrize("datapath,isolation", [pytest.param("split", "hold", marks=_SLOW),
-                                                ("split", "and"),
+                                                pytest.param("split", "and", marks=_SLOW),
                                                 pytest.param("shared_fp4", "hold", marks=_SLOW)])
 def test_vmac_operand_isolation(datapath, isolation):
     """Lane 0 only ever uses FP4×FP4 after the first cycles; lane 1 cycles through all modes.
@@ -286,6 +286,7 @@ def test_vmac_properties_and_metadata():
 # Activation quantization unit
 # ------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow   # minutes in the Amaranth simulator; its Verilog runs in make test (tests/cocotb)
 def test_act_quant_bit_exact_and_timing():
     rng = random.Random(8)
     groups = (V.act_threshold_groups(rng, n_blocks=2) + [V.act_zero_group(rng),

@@ -6,12 +6,14 @@ import pytest
 from verif.formal import main, prove
 
 
+@pytest.mark.slow   # make formal runs it
 def test_shared_equals_split_fp8xfp8_block_product():
     """FP8xFP8: D, M_sw·M_sa, s, NaN and P itself, all 2^272 inputs of the mode."""
     r = prove("shared", "fp8xfp8", output="p", timeout=1800)
     assert r["proven"], r["counterexample"]
 
 
+@pytest.mark.slow   # make formal runs it
 def test_broken_shared_unit_fails_the_proof():
     """One missing complement-mask bit in the mixed modes (it matters only for negative terms
     of 2^21 or more): the solver must find an input on which the two datapaths differ."""

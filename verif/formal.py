@@ -97,19 +97,24 @@ def _verdict(work: Path, timeout: int, script: str, *, success: str = "SUCCESS!"
     log = (work / "yosys.log").read_text() if (work / "yosys.log").exists() else ""
     if proven and success not in log:
         proven = False
-    if "SAT solving timed out" in log or "timed out" in log.split("SAT", 1)[-1][:0]:
+    if not proven and re.search(r"Interrupted SAT solver: timeout|SAT solver timed out|"
+                                r"timed out", log.rsplit("Executing SAT pass", 1)[-1]):
         timed_out = True
-    if not proven and re.search(r"Interrupted SAT solver: timeout|SAT solver timed out", log):
-        timed_out = True
+    # the solver answered (a model, or none) unless Yosys stopped before or inside the pass
+    answered = "model found" in log
+    error = not proven and not timed_out and not answered
     cex = ""
     if timed_out:
         cex = f"undecided: no answer within the time limit ({timeout} s)"
+    elif error:
+        cex = "Yosys error: " + "\n".join(log.strip().splitlines()[-4:])
     elif not proven:
         m = re.search(r"Time Signal\s+Dec\s+Hex\s+Bin.*?(?=\n\n)", log, re.S) or \
             re.search(r"Signal Name\s+Dec\s+Hex\s+Bin.*?(?=\n\n)", log, re.S)
         cex = m.group(0) if m else log[-2000:]
     return {"proven": proven, "seconds": round(time.monotonic() - t0, 1),
-            "log": str(work / "yosys.log"), "counterexample": cex, "timed_out": timed_out}
+            "log": str(work / "yosys.log"), "counterexample": cex, "timed_out": timed_out,
+            "error": error}
 
 
 def prove(gate: str, mode: str, *, output: str = "d", mutant: str | None = None,
@@ -336,6 +341,11 @@ class StreamConfig:
     counts: str
     depth: int
     last_bit: int | None = None
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.block}.{self.label}" if self.label else self.block
 
     @property
     def tag(self) -> str:
@@ -351,21 +361,24 @@ def _vmac_last_bit() -> int:
 #: the streaming blocks and the configurations whose stream rules ``make formal`` checks
 STREAM_CONFIGS = (
     StreamConfig("fineq_decoder", {}, counts="i", depth=8),
-    StreamConfig("temporal_array", {"rows": 2, "cols": 2}, counts="a", depth=14),
+    StreamConfig("temporal_array", {"rows": 2, "cols": 2}, counts="a", depth=14, label="2x2"),
     StreamConfig("temporal_array", {"rows": 2, "cols": 2, "coding": "unary",
-                                    "dataflow": "systolic"}, counts="a", depth=20),
+                                    "dataflow": "systolic"}, counts="a", depth=20,
+                 label="2x2_unary_systolic"),
     StreamConfig("binary_array", {"rows": 2, "cols": 2, "dataflow": "systolic"}, counts="a",
-                 depth=14),
-    StreamConfig("fineq_core", {"rows": 2, "cols": 2}, counts="a", depth=16),
-    StreamConfig("vmac", {"lanes": 1}, counts="a", depth=13, last_bit=_vmac_last_bit()),
+                 depth=14, label="2x2_systolic"),
+    StreamConfig("fineq_core", {"rows": 2, "cols": 2}, counts="a", depth=16, label="2x2"),
+    StreamConfig("vmac", {"lanes": 1}, counts="a", depth=13, last_bit=_vmac_last_bit(),
+                 label="1lane"),
     StreamConfig("vmac", {"lanes": 1, "datapath": "split"}, counts="a", depth=14,
-                 last_bit=_vmac_last_bit()),
-    StreamConfig("fp8_vmac", {"lanes": 1}, counts="a", depth=12, last_bit=_vmac_last_bit()),
+                 last_bit=_vmac_last_bit(), label="1lane_split"),
+    StreamConfig("fp8_vmac", {"lanes": 1}, counts="a", depth=12, last_bit=_vmac_last_bit(),
+                 label="1lane"),
     StreamConfig("act_quant", {}, counts="i", depth=13),
 )
 
 
-def stream_harness(cfg: StreamConfig) -> tuple[str, str, int]:
+def stream_harness(cfg: StreamConfig, *, cover: bool = False) -> tuple[str, str, int]:
     """(RTLIL of the block, Verilog of its stream harness, drain bound) for ``cfg``.
 
     The harness (module ``stream_harness``) instantiates the block and, per cycle:
@@ -379,7 +392,10 @@ def stream_harness(cfg: StreamConfig) -> tuple[str, str, int]:
       n_out <= n_in (no result without its input set, none duplicated, none from before the
       reset) and n_out == n_in once ``quiet`` >= drain (quiet: cycles since the last input
       handshake or the last cycle with O.ready low; drain = latency + 2): none lost.
-    * ``cover`` (used by the cover run): an input set was taken and the block drained.
+    * ``drained`` (used by the cover run): an input set was taken and the block drained.
+
+    ``cover=True`` adds assumptions that every input payload is 0 except the counted stream's
+    ``last_bit`` (a witness with zero data is a witness; the datapath then folds to constants).
     """
     from rtl.generate import elaborate
     g = elaborate(cfg.block, dict(cfg.params))
@@ -436,12 +452,18 @@ def stream_harness(cfg: StreamConfig) -> tuple[str, str, int]:
               "            else if (quiet != 8'hFF) quiet <= quiet + 1;",
               "        end",
               "    end",
-              f"    wire cover = n_in != 0 && quiet >= {drain};",
+              f"    (* keep *) wire drained = n_in != 0 && quiet >= {drain};",
               "",
               "    always @* begin"]
     for s in ins:
         lines += [f"        if (!p_rst && p_{s}_wait)",
                   f"            assume ({s}__valid && {s}__payload == p_{s}_payload);"]
+        if cover:
+            pw = w(f"{s}__payload")
+            mask = (1 << pw) - 1
+            if s == cfg.counts and cfg.last_bit is not None:
+                mask &= ~(1 << cfg.last_bit)
+            lines.append(f"        assume (({s}__payload & {pw}'h{mask:x}) == 0);   // cover only")
     lines += [f"        if (!p_rst && p_{o}_wait)",
               f"            assert ({o}__valid && {o}__payload == p_{o}_payload);",
               f"        if (p_rst) assert (!{o}__valid);",
@@ -459,6 +481,7 @@ hierarchy -top stream_harness
 proc
 chformal -lower
 flatten
+memory
 opt -fast
 {sat}
 """
@@ -469,16 +492,14 @@ def stream_proof(cfg: StreamConfig, *, cover: bool = False, timeout: int = 1200,
     """BMC of the stream rules of ``cfg`` over ``cfg.depth`` steps, reset in step 1 (every
     assertion from step 2 on). ``cover=True``: instead, find a trace whose last step has an
     input set taken and drained (proven = found)."""
-    import hashlib
-    key = hashlib.sha1(cfg.tag.encode()).hexdigest()[:8]
-    work = work or build_dir("formal", f"stream-{cfg.block}-{key}" + ("-cover" if cover else ""))
+    work = work or build_dir("formal", f"stream-{cfg.name}" + ("-cover" if cover else ""))
     work.mkdir(parents=True, exist_ok=True)
-    il, harness, _ = stream_harness(cfg)
+    il, harness, _ = stream_harness(cfg, cover=cover)
     (work / "dut.il").write_text(il)
     (work / "harness.v").write_text(harness)
     n = cfg.depth
     if cover:
-        sat = (f"sat -seq {n} -set-assumes -set-at 1 rst 1 -set-at {n} cover 1 "
+        sat = (f"sat -seq {n} -set-assumes -set-at 1 rst 1 -set-at {n} drained 1 "
                f"-show-inputs -timeout {timeout}")
         return _verdict(work, timeout, STREAM_SCRIPT.format(sat=sat),
                         success="SAT solving finished - model found")
@@ -545,12 +566,12 @@ def properties(*, datapaths=("shared",), modes=tuple(UNIT_NAMES), output: str = 
     for cfg in STREAM_CONFIGS:
         quick = cfg.block == "fineq_decoder"
         props.append(Property(
-            f"stream.{cfg.tag}", cfg.tag, f"bounded {cfg.depth}",
+            f"stream.{cfg.name}", cfg.tag, f"bounded {cfg.depth}",
             "valid/payload held until ready; no valid after reset; n_out <= n_in; "
             "none lost after the drain", lambda t, cfg=cfg: stream_proof(cfg, timeout=t),
             quick=quick))
         props.append(Property(
-            f"stream.{cfg.tag}.cover", cfg.tag, f"cover {cfg.depth}",
+            f"stream.{cfg.name}.cover", cfg.tag, f"cover {cfg.depth}",
             "a trace with an input set taken and drained exists (the rules are not vacuous)",
             lambda t, cfg=cfg: stream_proof(cfg, cover=True, timeout=t), quick=quick))
     props += [
@@ -571,17 +592,19 @@ def run_property(p: Property, timeout: int) -> dict:
     r = p.run(timeout)
     if r["timed_out"]:
         r["result"] = "UNDECIDED (time limit)"
+    elif r["error"]:
+        r["result"] = "ERROR (see log)"
     elif p.kind.startswith("cover"):
         r["result"] = "reached" if r["proven"] else "NOT REACHED"
     elif p.expect:
         r["result"] = "proven" if r["proven"] else "FAILED (counterexample)"
     else:
         r["result"] = "refuted as expected" if not r["proven"] else "NOT REFUTED"
-    r["ok"] = (r["proven"] == p.expect) and not r["timed_out"]
+    r["ok"] = (r["proven"] == p.expect) and not r["timed_out"] and not r["error"]
     return r
 
 
-_COLS = (("property", 40), ("block", 44), ("kind", 10), ("solver", 19), ("time", 8),
+_COLS = (("property", 44), ("block", 48), ("kind", 10), ("solver", 19), ("time", 8),
          ("result", 24))
 
 

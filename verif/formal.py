@@ -203,18 +203,18 @@ def miter_ref(work: Path, gate, refs: list[str], wrapper: str, timeout: int) -> 
 
 HARNESS = """\
 {read_gates}
-read_verilog -formal {refs}
+{prep}read_verilog -formal {refs}
 hierarchy -top {top}
 proc
 chformal -lower
-{prep}flatten
+flatten
 opt -fast
 sat -seq {seq} -prove-skip {skip}{hold} -prove-asserts -set-assumes -show-inputs -verify -timeout {timeout}
 """
 
 
 def harness_ref(work: Path, gates: dict, refs: list[str], top: str, seq: int, skip: int,
-                timeout: int, prep: str = "") -> dict:
+                timeout: int, prep: str = "", hold: str = "") -> dict:
     """The assertions of the harness ``top`` (a file in ``refs``) hold at every step after
     ``skip`` of ``seq`` unrolled steps, for every input sequence and every initial state."""
     _copy_refs(work, refs)
@@ -309,8 +309,10 @@ def act_quant_decision_proof(*, timeout: int = 1200, work: Path | None = None) -
     2^62 (every reachable pair: I < 2^62)."""
     from rtl.fgmp.act_quant import BlockScore
     work = work or build_dir("formal", "act_quant-decision")
-    # the two registered rows become free inputs (expose -cut): the proof starts at them
-    prep = ("expose -cut gate_block_score/w:cs0_d2 gate_block_score/w:cs1_d2\n")
+    # the two registered rows become free inputs (expose -cut: the register drives the output
+    # cs0_d2, its readers the new input cs0_d2_i): the proof starts at them
+    prep = ("hierarchy -top gate_block_score\nproc\n"
+            "expose -cut -sep _ gate_block_score/w:cs0_d2 gate_block_score/w:cs1_d2\n")
     return harness_ref(work, {"gate_block_score": BlockScore()},
                        ["fgmp_quant_ref.v", "act_quant_decision_harness.v"],
                        "act_quant_decision_harness", seq=1, skip=0, timeout=timeout, prep=prep)
@@ -342,6 +344,8 @@ class StreamConfig:
     depth: int
     last_bit: int | None = None
     label: str = ""
+    drain: int | None = None        # cycles of quiet after which nothing may be pending;
+                                    # None: latency + 2 (tests set less to see the check fail)
 
     @property
     def name(self) -> str:
@@ -408,7 +412,7 @@ def stream_harness(cfg: StreamConfig, *, cover: bool = False) -> tuple[str, str,
     if cfg.counts not in ins or len(outs) != 1:
         raise ValueError(f"{cfg.tag}: expected input stream {cfg.counts!r} and one output "
                          f"stream, got inputs {ins} and outputs {outs}")
-    drain = int(meta["latency"]) + 2
+    drain = int(meta["latency"]) + 2 if cfg.drain is None else cfg.drain
     (o,) = outs
     w = lambda n: ports[n]["width"]                                    # noqa: E731
     decl = ["    input clk,", "    input rst,"]

@@ -44,6 +44,15 @@ def test_fineq_decoder_stream_rules():
     assert cover["proven"], "the stream harness is vacuous: no input set drained within depth"
 
 
+def test_stream_check_catches_an_early_drain_claim():
+    """Checking the checker: claiming that fineq_decoder (latency 1) has delivered every result
+    0 cycles after its last input must be refuted."""
+    from verif.formal import StreamConfig
+    r = stream_proof(StreamConfig("fineq_decoder", {}, counts="i", depth=5, drain=0,
+                                  label="drain0"))
+    assert not r["proven"] and not r["error"] and not r["timed_out"], r["counterexample"]
+
+
 def test_every_streaming_block_has_a_stream_proof():
     """A block registered with a stream port is in STREAM_CONFIGS (so make formal checks it)."""
     streaming = set()

@@ -2,7 +2,8 @@
 // BlockScore, converted on its own as gate_block_score) against decision_ref (fgmp_quant_ref.v).
 //
 // verif/formal.py cuts the two registered carry-save rows of the score (cs0_d2, cs1_d2) with
-// `expose -cut`: they become the free inputs cs0_d2 / cs1_d2 of gate_block_score, so the proof
+// `expose -cut -sep _`: their readers become the free inputs cs0_d2_i / cs1_d2_i of
+// gate_block_score (the registers drive the new outputs cs0_d2 / cs1_d2), so the proof
 // covers every pair of rows and every threshold, one combinational step (`sat -seq 1`). The
 // squares and the weighted bit heap in front of the rows are not part of this proof (see
 // docs/verification.md).
@@ -19,7 +20,8 @@ module act_quant_decision_harness (
     wire [61:0] score;
     wire        gt;
     gate_block_score dut (.clk(clk), .rst(1'b0), .d(320'b0), .fbar(112'b0), .ld1(1'b0),
-                          .ld2(1'b0), .tau(tau), .cs0_d2(s), .cs1_d2(c), .score(score), .gt(gt));
+                          .ld2(1'b0), .tau(tau), .cs0_d2_i(s), .cs1_d2_i(c), .cs0_d2(),
+                          .cs1_d2(), .score(score), .gt(gt));
     wire [61:0] ref_score;
     wire        ref_gt;
     decision_ref r (.s(s), .c(c), .tau(tau), .gt(ref_gt), .score(ref_score));

@@ -31,7 +31,10 @@ def test_broken_encoder_fails_the_proof():
     assert "in_i" in r["counterexample"], r["counterexample"]
 
 
+@pytest.mark.slow
 def test_act_quant_decision_equals_reference():
+    """Cheap SAT problem (7,500 variables), but converting BlockScore (16 squarers) to RTLIL
+    takes a while: slow."""
     r = act_quant_decision_proof()
     assert r["proven"], r["counterexample"]
 

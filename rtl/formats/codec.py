@@ -22,13 +22,18 @@ from amaranth.lib.wiring import In, Out
 
 from golden.formats import E2M1, E4M3, E5M2, FloatFormat
 
-__all__ = ["FloatEncoder", "FloatDecoder", "SIGNED_FORMATS"]
+__all__ = ["FloatEncoder", "FloatDecoder", "SIGNED_FORMATS", "ENCODER_MUTANTS"]
 
 SIGNED_FORMATS = {f.name: f for f in (E2M1, E4M3, E5M2)}
 
 _FP32_BIAS = 127
 _SIG_BITS = 24          # FP32 significand with hidden bit
 _SHIFT_CAP = _SIG_BITS + 1   # any larger right shift leaves guard = 0: rounds to zero
+
+#: deliberately broken encoders, to check the checkers (verif/formal.py): ``"sticky_lsb"``
+#: leaves the FP32 significand's lowest bit out of the sticky bit, so a value one FP32 ulp
+#: above a rounding midpoint whose lower code is even rounds down instead of up
+ENCODER_MUTANTS = ("sticky_lsb",)
 
 
 def _fmt(fmt) -> FloatFormat:
@@ -49,12 +54,19 @@ class FloatEncoder(wiring.Component):
         scale_exp: constant power-of-two exponent applied to the input.
         scale_width: width of the signed ``scale`` input port added to ``scale_exp``;
             0 for no port.
+        mutant: ``None``, or one of ``ENCODER_MUTANTS`` (a deliberately wrong encoder for the
+            checks of the formal proofs; not reachable from the block registry).
 
     Ports: ``i`` (FP32 bits), ``scale`` (signed, if ``scale_width``), ``o`` (code).
     """
 
-    def __init__(self, *, fmt="e4m3", scale_exp: int = 0, scale_width: int = 0):
+    def __init__(self, *, fmt="e4m3", scale_exp: int = 0, scale_width: int = 0,
+                 mutant: str | None = None):
         self.fmt = _fmt(fmt)
+        if mutant is not None and mutant not in ENCODER_MUTANTS:
+            raise ValueError(f"mutant must be None or one of {list(ENCODER_MUTANTS)}, "
+                             f"got {mutant!r}")
+        self.mutant = mutant
         if not isinstance(scale_exp, int) or isinstance(scale_exp, bool):
             raise ValueError(f"scale_exp must be an int, got {scale_exp!r}")
         if not isinstance(scale_width, int) or not 0 <= scale_width <= 10:
@@ -142,6 +154,10 @@ class FloatEncoder(wiring.Component):
         q = wide[_SHIFT_CAP + 1:]
         guard = wide[_SHIFT_CAP]
         sticky = wide[0:_SHIFT_CAP].any()
+        if self.mutant == "sticky_lsb":
+            wide_m = Signal(_SIG_BITS + _SHIFT_CAP + 1)
+            m.d.comb += wide_m.eq(Cat(Const(0, _SHIFT_CAP + 2), sig[1:]) >> shift)
+            sticky = wide_m[0:_SHIFT_CAP].any()
         round_up = guard & (sticky | q[0])
 
         # eq - emin is non-negative; anything beyond the top exponent saturates.

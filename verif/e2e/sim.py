@@ -10,7 +10,8 @@ build cached per parameter hash and locked), with two differences:
 * the builds live under ``$BUILD_DIR/e2e/sim/`` and Verilator's C++ is compiled with
   ``E2E_VERILATOR_OPT`` (default ``-O2``) instead of the regression's ``-O0``: a layer is
   hundreds of thousands of cycles, so here the evaluation of the design dominates, not the
-  build (the regression's builds are left alone, so the two never rebuild each other);
+  build (the regression's builds are left alone, so the two never rebuild each other;
+  ``E2E_VERILATOR_OPT=-O0`` uses and shares the regression's builds instead);
 * generating the Verilog of a 16x16 core takes most of a minute, so a process prepares each
   configuration once (``verif.runner._build``: generate, compare the build stamp, build if
   needed) and reuses it for every later layer.
@@ -69,8 +70,12 @@ def _prepare(block: str, params: dict, sim: str | None):
     if key not in _PREPARED:
         if sim == "verilator":
             R._path_with_verilator()
-        with _environ(BUILD_DIR=str(build_dir("e2e")),
-                      VERILATOR_OPT=os.environ.get("E2E_VERILATOR_OPT", DEFAULT_OPT)):
+        opt = os.environ.get("E2E_VERILATOR_OPT", DEFAULT_OPT)
+        if sim == "verilator" and opt != R.DEFAULT_VERILATOR_OPT:
+            env = {"BUILD_DIR": str(build_dir("e2e")), "VERILATOR_OPT": opt}
+        else:                                  # the regression's own builds, shared
+            env = {"VERILATOR_OPT": R.DEFAULT_VERILATOR_OPT} if sim == "verilator" else {}
+        with _environ(**env):
             _PREPARED[key] = (sim, *R._build(block, params, sim, False))
     return _PREPARED[key]
 

@@ -213,6 +213,7 @@ E2E = [
     (["--layers", "0-x"], ["--layers", "'0-x'"]),
     (["--layers", "3-1"], ["--layers", "'3-1'"]),
     (["--arch", "tpu"], ["--arch", "'tpu'"]),
+    (["--linears", "attention"], ["--linears", "'attention'"]),
     (["--model", "bert"], ["--model", "'bert'"]),
     (["--rows", "10"], ["--rows 10", "cannot tile", "96"]),
     (["--rows", "0"], ["--rows", "'0'"]),

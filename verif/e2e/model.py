@@ -29,14 +29,15 @@ SUBLAYERS = ("attention.self.query", "attention.self.key", "attention.self.value
              "attention.output.dense", "intermediate.dense", "output.dense")
 
 
-def linear_names(layers) -> list[str]:
-    return [f"encoder.layer.{i}.{s}" for i in layers for s in SUBLAYERS]
+def linear_names(layers, only=SUBLAYERS) -> list[str]:
+    return [f"encoder.layer.{i}.{s}" for i in layers for s in SUBLAYERS if s in only]
 
 
 @dataclass
 class RunConfig:
     arch: str = "fineq"
     layers: tuple = (0,)
+    only: tuple = SUBLAYERS            # which nn.Linear of each layer run on the RTL
     tokens: int = 16
     texts: int = 2
     p: float = 0.7
@@ -233,7 +234,7 @@ def run(cfg: RunConfig, log=print) -> dict:
                      return_tensors="pt")
     if int(enc_tokens["attention_mask"].sum()) != cfg.tokens:
         raise AssertionError("the chosen texts do not fill every token position")
-    names = linear_names(cfg.layers)
+    names = linear_names(cfg.layers, cfg.only)
     t0 = time.monotonic()
     arch = _Arch(cfg, model, tok, names)
     t_quant = time.monotonic() - t0

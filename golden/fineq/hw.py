@@ -8,6 +8,11 @@ Contract (docs/fineq.md, "Hardware reference"):
   of G on both sides (padded activations are 0, so padded weights never contribute).
   ``|P| <= G * 128 * max|level|`` (96 * 128 * 7 = 86016 < 2**17 for the default: 18-bit signed).
 * ``linear(W_q, x, act_scale=None)`` — ``y[t, n] = act_scale[t] * sum_g P[t, n, g] * Δ[n, g] / 2``.
+  ``linear_from_sums(W_q, P, act_scale)`` is its integer half given the partial sums ``P``
+  (the FP64 rescale, FP32 result), so that partial sums computed elsewhere (the RTL, verif.e2e)
+  are rescaled by exactly the same operations.
+* ``quantize_acts_int8(x)`` — per-token symmetric INT8 activations: ``s[t] = amax_t / 127``
+  (FP64; 1 for an all-zero token), ``a = clamp(round_half_even(x / s), -127, 127)``.
   Without ``act_scale``, ``x`` is a float tensor and ``P`` is the FP64 partial sum of ``x`` with
   the levels; with it, ``x`` must be INT8-valued integers and ``P`` is :func:`int_matmul`.
   The sum runs in FP64 and is returned in ``x``'s float dtype (FP32 for integer ``x``); it equals
@@ -19,7 +24,7 @@ import torch
 
 from .format import DEFAULT_GROUP_SIZE, FineQWeight, check_group_size
 
-__all__ = ["int_matmul", "linear", "partial_sum_bits"]
+__all__ = ["int_matmul", "linear", "linear_from_sums", "quantize_acts_int8", "partial_sum_bits"]
 
 
 def partial_sum_bits(group_size: int = DEFAULT_GROUP_SIZE, max_level: int = 7,
@@ -112,16 +117,48 @@ def linear(W_q: FineQWeight, x: torch.Tensor, act_scale=None) -> torch.Tensor:
         y = (P * half).sum(dim=-1)
         out_dtype = x.dtype
     else:
-        P = int_matmul(W_q, x2).double()
-        y = (P * half).sum(dim=-1)
-        sc = torch.as_tensor(act_scale, dtype=torch.float64)
-        if not bool(torch.isfinite(sc).all()):
-            raise ValueError("act_scale must be finite")
-        try:
-            sc = torch.broadcast_to(sc, lead).reshape(-1, 1)
-        except RuntimeError:
-            raise ValueError(f"act_scale of shape {tuple(sc.shape)} does not broadcast to "
-                             f"{tuple(lead)}") from None
-        y = y * sc
-        out_dtype = torch.float32
+        return linear_from_sums(W_q, int_matmul(W_q, x2), act_scale, lead)
     return y.to(out_dtype).reshape(*lead, n)
+
+
+def linear_from_sums(W_q: FineQWeight, P: torch.Tensor, act_scale, lead=None) -> torch.Tensor:
+    """The rescale half of :func:`linear` for INT8 activations: ``P`` = the exact partial sums
+    ``int64[T, N, G]`` (:func:`int_matmul`), ``act_scale`` the per-token scale (scalar or
+    broadcastable to ``lead``, default ``(T,)``). Returns FP32 ``[*lead, N]``:
+    ``y = (sum_g P * Δ/2) * act_scale`` in FP64, rounded once to FP32."""
+    if not isinstance(W_q, FineQWeight):
+        raise ValueError(f"W_q must be a FineQWeight, got {type(W_q).__name__}")
+    if not isinstance(P, torch.Tensor) or P.is_floating_point() or P.dim() != 3 \
+            or tuple(P.shape[1:]) != (W_q.shape[0], W_q.groups):
+        raise ValueError(f"P must be an integer tensor [T, {W_q.shape[0]}, {W_q.groups}], got "
+                         f"{getattr(P, 'dtype', type(P).__name__)} "
+                         f"{tuple(getattr(P, 'shape', ()))}")
+    n = W_q.shape[0]
+    lead = (P.shape[0],) if lead is None else tuple(lead)
+    half = W_q.scales.double() / 2                        # [N, G], exact
+    y = (P.double() * half).sum(dim=-1)
+    sc = torch.as_tensor(act_scale, dtype=torch.float64)
+    if not bool(torch.isfinite(sc).all()):
+        raise ValueError("act_scale must be finite")
+    try:
+        sc = torch.broadcast_to(sc, lead).reshape(-1, 1)
+    except RuntimeError:
+        raise ValueError(f"act_scale of shape {tuple(sc.shape)} does not broadcast to "
+                         f"{tuple(lead)}") from None
+    y = y * sc
+    return y.to(torch.float32).reshape(*lead, n)
+
+
+def quantize_acts_int8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token symmetric INT8: ``x[T, K]`` (float, finite) -> (``a`` int64 ``[T, K]`` in
+    [-127, 127], scale float64 ``[T]``) with ``s = amax_t / 127`` (1 for an all-zero token) and
+    ``a = clamp(round_half_even(x / s), -127, 127)``; ``a * s`` approximates ``x``."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() != 2:
+        raise ValueError("x must be a float tensor [T, K]")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x must be finite (INT8 activation quantization)")
+    xd = x.double()
+    amax = xd.abs().amax(dim=1) if x.shape[1] else torch.zeros(x.shape[0], dtype=torch.float64)
+    s = torch.where(amax > 0, amax / 127.0, torch.ones_like(amax))
+    a = torch.round(xd / s[:, None]).clamp(-127, 127).to(torch.int64)
+    return a, s

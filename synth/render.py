@@ -381,25 +381,27 @@ def print_tables(rep: dict) -> None:
             continue
         print(f"\nFGMP VMAC, {lanes} lane(s): energy per block pair fJ zero-delay / unit-delay / "
               "+clock gating [unit-delay / fp8_vmac]")
-        print(f"  {'variant':34s} {'area um2':>10s} {'vs fp8':>7s} {'fmax':>6s} {'lat':>4s}")
+        lw = max(len("variant"), *(len(v["label"]) for v in vs.values()))   # never cut a name
+        print(f"  {'variant':{lw}s} {'area um2':>10s} {'vs fp8':>7s} {'fmax':>6s} {'lat':>4s}")
         for k, v in vs.items():
-            print(f"  {v['label']:34s} {v['area_um2']:10,.0f} {_f(v.get('area_ratio'), 3):>7s} "
+            print(f"  {v['label']:{lw}s} {v['area_um2']:10,.0f} {_f(v.get('area_ratio'), 3):>7s} "
                   f"{_f(v['fmax_mhz'], 0):>6s} {_f(v.get('latency')):>4s}")
         for k, v in vs.items():
             for n, r in v.get("per_block_pair_fj", {}).items():
                 if r.get("status") == "ok":
                     rat = v.get("vs_fp8", {}).get(n, {}).get("unit-delay")
-                    print(f"  {v['label'][:26]:26s} {n:26s} " + " / ".join(
+                    print(f"  {v['label']:{lw}s} {n:26s} " + " / ".join(
                         _f(r.get(m), 0) for m in _MODELS) + (f"  [{rat:.3f}]" if rat else ""))
             for p in FGMP_P:
                 for o in FGMP_ORDERS:
                     red = v.get("reduction_" + fgmp_p_name(p, o))
                     if red:
-                        print(f"  {v['label'][:26]:26s} saving vs fp8_vmac at p={p} ({o}): {red}")
+                        print(f"  {v['label']:{lw}s} saving vs fp8_vmac at p={p} ({o}): {red}")
             for n, c in (v.get("mode_change_fj") or {}).items():
-                print(f"  {v['label'][:26]:26s} mode-change cost {n[4:]}: {c}")
+                print(f"  {v['label']:{lw}s} mode-change cost {n[4:]}: {c}")
+        tw = max((len(c["claim"]) for c in ent.get("targets", [])), default=0)
         for c in ent.get("targets", []):
-            print(f"  target {c['claim'][:70]:70s} goal {c['goal']:>10s} ours {_f(c['ours'], 3):>8s}"
+            print(f"  target {c['claim']:{tw}s} goal {c['goal']:>10s} ours {_f(c['ours'], 3):>8s}"
                   f"  {c['status']} (margin {_f(c['margin'], 3)}); {c['note']}")
         if ent.get("act_quant_fraction"):
             print(f"  {lanes} lane(s) act_quant share: {ent['act_quant_fraction']}")
@@ -414,9 +416,10 @@ def print_tables(rep: dict) -> None:
         from .system import table_lines
         print("\n".join("  " + line for line in table_lines(sy)))
     print("\nClaims")
+    cw = max((len(c["claim"]) for c in rep["claims"]), default=0)
     for c in rep["claims"]:
         ours = f"{c['ours']:.2f} {c['unit']}" if c["ours"] is not None else "-"
-        print(f"  {c['source']:5s} {c['claim'][:60]:60s} goal {c['goal']:>9s}  ours {ours:>10s}  {c['status']}")
+        print(f"  {c['source']:5s} {c['claim']:{cw}s} goal {c['goal']:>9s}  ours {ours:>10s}  {c['status']}")
     rd = rep.get("ranking_detail", {})
     print(f"\nranking transistors vs liberty area: {'same' if rep['ranking_consistent'] else 'different'} "
           f"over all {rep['ranking_n']} designs; per family: "

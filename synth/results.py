@@ -58,6 +58,34 @@ LIST_COLUMNS = ("design", "library", "block", "params", "status", "area_um2", "n
                 "wall_seconds", "host", "flow_id")
 
 
+#: The plain listing (``--csv`` / ``--json`` have every column): header -> (column, format).
+TABLE_POINTS = (("design", "design", "s"), ("library", "library", "s"), ("status", "status", "s"),
+                ("area um2", "area_um2", ",.0f"), ("flip-flops", "flip_flops", ",d"),
+                ("fmax MHz", "fmax_mhz", ".0f"), ("workload", "workload", "s"),
+                ("fJ/MAC zero-d.", "energy_zero_delay_fj_per_mac", ",.1f"),
+                ("fJ/MAC unit-d.", "energy_unit_delay_fj_per_mac", ",.1f"),
+                ("fJ/MAC gated", "energy_gated_fj_per_mac", ",.1f"), ("wall s", "wall_seconds", ".0f"))
+TABLE_ENERGY = (("design", "design", "s"), ("library", "library", "s"), ("workload", "workload", "s"),
+                ("status", "status", "s"), ("MACs", "macs", ",d"), ("cycles", "cycles", ",d"),
+                ("fJ/MAC zero-d.", "energy_zero_delay_fj_per_mac", ",.1f"),
+                ("fJ/MAC unit-d.", "energy_unit_delay_fj_per_mac", ",.1f"),
+                ("fJ/MAC gated", "energy_gated_fj_per_mac", ",.1f"))
+
+
+def table(recs: list[dict], *, energy: bool = False) -> str:
+    """Rows as an aligned text table (text left, numbers right, "-" where a value is empty)."""
+    spec = TABLE_ENERGY if energy else TABLE_POINTS
+    cells = [[h for h, _, _ in spec]]
+    for r in recs:
+        cells.append(["-" if r.get(c) is None else format(r[c], f) for _, c, f in spec])
+    width = [max(len(row[i]) for row in cells) for i in range(len(spec))]
+    lines = []
+    for row in cells:
+        lines.append("  ".join(v.ljust(w) if f == "s" else v.rjust(w)
+                               for v, w, (_, _, f) in zip(row, width, spec)).rstrip())
+    return "\n".join(lines)
+
+
 def open_db(path: Path | None = None) -> sqlite3.Connection:
     conn = db.connect(path)
     db.ensure_table(conn, "points", POINT_COLUMNS, ["point_key"])
@@ -209,8 +237,7 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(recs)
     else:
-        for r in recs:
-            print("  ".join(f"{r.get(c)}" for c in cols[:10]))
+        print(table(recs, energy=args.energy))
         print(f"({len(recs)} rows; {path})", file=sys.stderr)
     return 0
 

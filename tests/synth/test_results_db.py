@@ -58,6 +58,11 @@ def test_store_once_query_and_csv(tmp_path):
     out = subprocess.run([sys.executable, "-m", "synth.results", "--db", str(db), "--all-flows", "--json",
                           "--energy"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert json.loads(out.stdout)[0]["energy_gated_fj_per_mac"] == 1.5
+    out = subprocess.run([sys.executable, "-m", "synth.results", "--db", str(db), "--all-flows",
+                          "--library", "sky130hd"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    head, row = out.stdout.splitlines()                   # a header and one aligned row, no reprs
+    assert head.split()[:3] == ["design", "library", "status"] and "None" not in row
+    assert row.split()[:3] == ["a", "sky130hd", "ok"] and len(head) >= len(row)
 
 
 def test_library_ranking_same_and_different():

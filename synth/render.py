@@ -1,10 +1,17 @@
 """Rendering of a report dict (synth.report): the markdown file and the console tables."""
 from __future__ import annotations
 
+import textwrap
+
 from .designs import FGMP_ORDER, FGMP_ORDERS, FGMP_P, fgmp_p_name
 from .tables import UNIT_ENERGY_FIELDS, energy_of
 
 __all__ = ["markdown", "print_tables", "library_ranking_markdown"]
+
+
+def _per_model(values: dict, unit: str) -> str:
+    """{delay model: number} as "zero-delay 7.44 %, unit-delay 20.48 %, ..." (no dict reprs)."""
+    return ", ".join(f"{m} {_f(v, 2)}{unit}" for m, v in values.items())
 
 
 def _f(x, nd=1):
@@ -354,7 +361,8 @@ def print_fineq(rep: dict) -> None:
     if w:
         print(f"\nWindow T over every {w['size']} tile of the four MiniLM matrices "
               f"({w['tiles']} tiles): " + "; ".join(
-                  f"{c}: {dict(h)} (mean {w['mean'][c]})" for c, h in w["codings"].items())
+                  f"{c}: " + ", ".join(f"T={t} in {n} tiles" for t, n in h.items())
+                  + f" (mean {w['mean'][c]})" for c, h in w["codings"].items())
               + "; binary: T = 1")
 
 
@@ -396,15 +404,20 @@ def print_tables(rep: dict) -> None:
                 for o in FGMP_ORDERS:
                     red = v.get("reduction_" + fgmp_p_name(p, o))
                     if red:
-                        print(f"  {v['label']:{lw}s} saving vs fp8_vmac at p={p} ({o}): {red}")
+                        print(f"  {v['label']:{lw}s} saving vs fp8_vmac at p={p} ({o}): "
+                              + _per_model(red, " %"))
             for n, c in (v.get("mode_change_fj") or {}).items():
-                print(f"  {v['label']:{lw}s} mode-change cost {n[4:]}: {c}")
+                print(f"  {v['label']:{lw}s} mode-change cost {n[4:]}: " + _per_model(c, " fJ"))
         tw = max((len(c["claim"]) for c in ent.get("targets", [])), default=0)
         for c in ent.get("targets", []):
             print(f"  target {c['claim']:{tw}s} goal {c['goal']:>10s} ours {_f(c['ours'], 3):>8s}"
                   f"  {c['status']} (margin {_f(c['margin'], 3)}); {c['note']}")
         if ent.get("act_quant_fraction"):
-            print(f"  {lanes} lane(s) act_quant share: {ent['act_quant_fraction']}")
+            aq = ent["act_quant_fraction"]
+            print(f"  {lanes} lane(s) act_quant energy per activation block / one block pair: "
+                  + _per_model({m: r.get("vs_one_block_pair_pct") for m, r in aq.items()}, " %"))
+            print(f"  {lanes} lane(s) act_quant energy / the layer's dot products: "
+                  + _per_model({m: r.get("layer_pct") for m, r in aq.items()}, " %"))
     for p, m in fg.get("memory", {}).get("points", {}).items():
         print(f"  weight memory p={p}: {m['bits_per_element']} bits/element, -{m['saving_pct']} % vs FP8")
     for b in rep.get("breakdown", []):
@@ -416,17 +429,25 @@ def print_tables(rep: dict) -> None:
         from .system import table_lines
         print("\n".join("  " + line for line in table_lines(sy)))
     print("\nClaims")
-    cw = max((len(c["claim"]) for c in rep["claims"]), default=0)
+    sw = max((len(c["source"]) for c in rep["claims"]), default=0)
     for c in rep["claims"]:
         ours = f"{c['ours']:.2f} {c['unit']}" if c["ours"] is not None else "-"
-        print(f"  {c['source']:5s} {c['claim']:{cw}s} goal {c['goal']:>9s}  ours {ours:>10s}  {c['status']}")
+        # long claims wrap (whole words) instead of being cut; the figures follow the last line
+        text = textwrap.wrap(c["claim"], 64, break_on_hyphens=False) or [""]
+        src = [c["source"]] + [""] * (len(text) - 1)
+        for s, line in zip(src, text[:-1]):
+            print(f"  {s:{sw}s} {line}")
+        print(f"  {src[-1]:{sw}s} {text[-1]:64s} goal {c['goal']:>10s}  ours {ours:>10s}  "
+              f"{c['status']}")
     rd = rep.get("ranking_detail", {})
     print(f"\nranking transistors vs liberty area: {'same' if rep['ranking_consistent'] else 'different'} "
           f"over all {rep['ranking_n']} designs; per family: "
           + ", ".join(f"{f} {'same' if v['same'] else 'DIFFERENT'}" for f, v in rd.get("by_family", {}).items()))
     for pr in rd.get("discordant_pairs", []):
-        print(f"  ordered differently: {pr['a']} vs {pr['b']} (transistors {pr['transistors']}, "
-              f"um2 {pr['area_um2']}, flip-flops {pr['flip_flops']})")
+        print(f"  ordered differently: {pr['a']} vs {pr['b']} (transistors "
+              + " vs ".join(_f(x) for x in pr["transistors"]) + ", µm² "
+              + " vs ".join(_f(x) for x in pr["area_um2"]) + ", flip-flops "
+              + " vs ".join(_f(x) for x in pr["flip_flops"]) + ")")
 
 
 

@@ -154,8 +154,11 @@ def plots(rep: dict, out: Path) -> list[str]:
                 bottom = [b + v for b, v in zip(bottom, vals)]
             ax.set_ylabel(f"area (µm², {lib})" if what == "area" else "energy per MAC (fJ, zero-delay)")
             ax.set_title(f"16×16 arrays: {what} by unit")
-            ax.tick_params(axis="x", labelsize=7, labelrotation=60)
-        axes[1].legend(fontsize=7, title="unit", title_fontsize=7)
+            ax.tick_params(axis="x", labelsize=7)
+            plt.setp(ax.get_xticklabels(), rotation=55, ha="right", rotation_mode="anchor")
+            _plain(ax, "y")
+        axes[1].legend(fontsize=7, title="unit", title_fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         fig.savefig(out / "fineq_breakdown_16x16.png", dpi=110, bbox_inches="tight")
         plt.close(fig)

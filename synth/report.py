@@ -29,6 +29,8 @@ line for a bad liberty file or a missing model package (without ``--synthetic``)
 """
 from __future__ import annotations
 
+import argparse
+import fnmatch
 import json
 import os
 import sys
@@ -56,15 +58,19 @@ __all__ = ["collect", "build_report", "main"]
 
 def collect(full: bool = False, liberty=None, jobs: int = 2, progress: bool = True,
             synthetic: bool = False, scheduler: str | None = None,
-            families: list[str] | None = None) -> list[dict]:
+            families: list[str] | None = None, patterns: list[str] | None = None) -> list[dict]:
     """Rows for the selected designs (largest first across ``jobs`` processes); ``families``:
-    only the designs of these families (the others' rows say "not run")."""
+    only the designs of these families, ``patterns``: only the designs whose key matches one of
+    these shell patterns (the others' rows say "not run")."""
     sel = designs(full)
     if not full:
         # designs outside the default set join when a sweep or --full already synthesized them
         sel += [d for d in DESIGNS if not d.default and _has_cached_synthesis(d, liberty)]
     if families:
         sel = [d for d in sel if d.family in families]
+    if patterns:
+        sel = [d for d in DESIGNS if _matches(d, patterns)
+               and (not families or d.family in families)]
     rows = run_jobs(sel, jobs=jobs, liberty=liberty, synthetic=synthetic,
                     on_row=_progress if progress else None, scheduler=scheduler)
     for d in DESIGNS:
@@ -74,9 +80,21 @@ def collect(full: bool = False, liberty=None, jobs: int = 2, progress: bool = Tr
             row["status"] = (NOT_AVAILABLE if d.block not in blocks()
                              else f"not run (--family {' '.join(families)})"
                              if families and d.family not in families
+                             else f"not run (--design {' '.join(patterns)})" if patterns
                              else "not run (outside the default set: make area-full)")
             rows[d.key] = row
     return [rows[d.key] for d in DESIGNS if d.key in rows]
+
+
+def _matches(d: Design, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(d.key, p) for p in patterns)
+
+
+def design_pattern(text: str) -> str:
+    """``--design``: a shell pattern over the design keys (``fgmp/*/4``) that matches one."""
+    if not any(fnmatch.fnmatchcase(d.key, text) for d in DESIGNS):
+        raise argparse.ArgumentTypeError(f"{text!r} matches no design (python -m synth.report --list)")
+    return text
 
 
 def _has_cached_synthesis(d: Design, liberty) -> bool:
@@ -180,11 +198,19 @@ def main(argv=None) -> int:
     ap.add_argument("--family", action="append", choices=FAMILIES, default=None,
                     help="only the designs of this family (repeatable; e.g. fgmp: the VMACs and "
                     "the activation quantizer); the other rows say 'not run'")
+    ap.add_argument("--design", action="append", type=design_pattern, default=None,
+                    help="only the designs whose key matches this shell pattern, any set "
+                    "(repeatable; e.g. 'fgmp/*/4'); the other rows say 'not run'")
+    ap.add_argument("--list", action="store_true", help="print every design key and exit")
     ap.add_argument("--jobs", type=int_range(1), default=os.environ.get("SYNTH_JOBS", "2"),
                     help="worker processes of the local cluster (1: no cluster, in this process)")
     ap.add_argument("--scheduler", default=scheduler_default(),
                     help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster)")
     args = ap.parse_args(argv)
+    if args.list:
+        for d in DESIGNS:
+            print(f"{d.key:40s} {'default' if d.default else 'full':8s} {d.label}")
+        return 0
     if args.library:
         args.liberty = args.library
     out = args.out or build_dir("synth")
@@ -196,7 +222,8 @@ def main(argv=None) -> int:
         print(f"synth.report: {len(designs(args.full))} designs, {args.jobs} jobs "
               f"(yosys {yosys_version()}){'; SYNTHETIC data' if args.synthetic else ''}", flush=True)
         rows = collect(args.full, args.liberty, args.jobs, synthetic=args.synthetic,
-                       scheduler=args.scheduler, families=args.family)
+                       scheduler=args.scheduler, families=args.family,
+                       patterns=args.design)
         wall = time.monotonic() - t0
         out.mkdir(parents=True, exist_ok=True)
         rep = build_report(rows, full=args.full, liberty=args.liberty, wall=wall, out=out,

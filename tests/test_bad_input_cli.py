@@ -127,6 +127,7 @@ OTHERS = [
     ("synth.report", ["--out", "{f}"], ["--out", "not a folder"]),
     ("synth.report", ["--library", "tsmc"], ["--library", "'tsmc'"]),
     ("synth.report", ["--family", "fgmq"], ["--family", "'fgmq'"]),
+    ("synth.report", ["--design", "fgmp/nope/*"], ["--design", "matches no design"]),
     ("synth.sweep", ["--sizes", "0"], ["--sizes", "'0'"]),
     ("synth.sweep", ["--sizes", "a,4"], ["--sizes", "'a'"]),
     ("synth.sweep", ["--p", "nan"], ["--p", "'nan'"]),

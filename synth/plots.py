@@ -23,7 +23,9 @@ MODEL_MARKERS = {
     "unit-delay + clock gating": ("^", "energy_gated_fj_per_mac", "gated_glitch_energy_per_mac_fj"),
 }
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
-            "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39"]
+            "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#7b4173", "#3182bd",
+            "#31a354", "#e6550d", "#756bb1", "#636363", "#bd9e39", "#ad494a", "#6baed6",
+            "#fd8d3c", "#74c476", "#a55194", "#5254a3", "#8ca252", "#000000", "#c49c94"]
 _FIXED = {"temporal_array coding=select dataflow=broadcast": 0,
           "binary_array dataflow=broadcast weight_bits=4": 2,
           "binary_array dataflow=broadcast weight_bits=8": 1,
@@ -171,16 +173,20 @@ def plots(rep: dict, out: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 
 def _design_name(block: str, params: dict) -> str:
-    """A design without its size: block + the parameters that are not a size or a default
-    FineQ/FGMP choice (e.g. ``temporal_array coding=unary``)."""
-    keep = {k: v for k, v in sorted(params.items()) if k not in SIZE_PARAMS}
-    if block == "temporal_array":
-        keep = {k: v for k, v in keep.items()
-                if k in ("coding", "dataflow") or (k, v) not in (("early_finish", True),)}
-    elif block == "binary_array":
-        keep = {k: v for k, v in keep.items() if k in ("weight_bits", "dataflow")}
-    elif block in ("vmac", "fp8_vmac"):
-        keep = {k: v for k, v in keep.items() if (k, v) not in (("acc_init", False), ("isolation", "hold"))}
+    """A design without its size: block + the parameters that are not a size and differ from
+    the block's default (``vmac datapath=split``; the default ``vmac`` is just ``vmac``); the
+    arrays always show what tells them apart (coding, dataflow / weight_bits, dataflow)."""
+    from rtl.registry import BlockError, get_block
+    try:
+        default = get_block(block).resolve({})
+    except (BlockError, KeyError, ValueError):
+        default = {}
+    always = {"temporal_array": ("coding", "dataflow"),
+              "binary_array": ("weight_bits", "dataflow")}.get(block, ())
+    keep = {k: v for k, v in sorted(params.items()) if k not in SIZE_PARAMS
+            and (k in always or default.get(k, object()) != v)}
+    if block == "binary_array":
+        keep = {k: v for k, v in keep.items() if k in always}
     return " ".join([block] + [f"{k}={v}" for k, v in keep.items()])
 
 
@@ -281,18 +287,24 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
         names.append("fineq_area_cycles.png")
 
     fg = {k: v for k, v in pts.items() if v["block"] in ("vmac", "fp8_vmac")}
-    head = {"vmac": "p0.7", "fp8_vmac": "all_fp8"}
-    items = [(n, f"{s} lane{'s' * (s != 1)}", v["area"], v["energy"][head[v["block"]]])
-             for (n, s), v in sorted(fg.items(), key=str) if head[v["block"]] in v["energy"]]
+    # the report's headline: p = 0.7 in the mode-grouped order against fp8_vmac in the same
+    # permutation; points without those runs fall back to K order / all FP8
+    head = {"vmac": ("p0.7_grouped", "p0.7"), "fp8_vmac": ("all_fp8_grouped_p0.7", "all_fp8")}
+    items = []
+    for (n, s), v in sorted(fg.items(), key=str):
+        wl = next((w for w in head[v["block"]] if w in v["energy"]), None)
+        if wl:
+            items.append((n, f"{s} lane{'s' * (s != 1)}", v["area"], v["energy"][wl]))
     if items:
         fig, ax = plt.subplots(figsize=(9.5, 5))
         models = [m for m in MODEL_MARKERS if any(e.get(MODEL_MARKERS[m][1]) is not None for *_, e in items)]
         for m in models:
             _scatter_pareto(ax, items, m)
         ax.set(xlabel=f"area (µm², {library})", ylabel="energy per MAC (fJ, model; real MiniLM data)",
-               title="FGMP VMACs: area vs energy per MAC (vmac at p = 0.7, fp8_vmac all FP8;\n"
-                     "labels: lanes; dashed: Pareto front per delay model)")
+               title="FGMP VMACs: area vs energy per MAC (vmac at p = 0.7, fp8_vmac all FP8, both in the\n"
+                     "mode-grouped block order; labels: lanes; dashed: Pareto front per delay model)")
         ax.grid(True, alpha=0.3)
+        _plain(ax, "x")
         _legend(ax, models, dict.fromkeys(n for n, *_ in items))
         fig.tight_layout()
         fig.savefig(out / "pareto_fgmp.png", dpi=110, bbox_inches="tight")
@@ -303,19 +315,31 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
     if any(e["p"] is not None for v in vm.values() for e in v["energy"].values()):
         fig, ax = plt.subplots(figsize=(9.5, 4.5))
         models = []
+        baselines: set = set()                       # one fp8_vmac line per lane count
         for (n, lanes), v in sorted(vm.items(), key=str):
-            ps = sorted((e["p"], e) for e in v["energy"].values() if e["p"] is not None)
-            name = f"{n} ({lanes} lane{'s' * (lanes != 1)})"
-            for m, (marker, col, _) in MODEL_MARKERS.items():
-                line = [(p, e[col]) for p, e in ps if e.get(col) is not None]
-                if not line:
-                    continue
-                models += [m] if m not in models else []
-                ax.plot([p for p, _ in line], [y for _, y in line], marker=marker, color=colour(n),
-                        ls="-" if m == "unit-delay" else ":", lw=1,
-                        label=name if m == "unit-delay" else None)
+            # one series per block-pair order (K order; mode-grouped, synth/stimulus.py): a
+            # workload's p alone does not name it
+            orders: dict[str, list] = {}
+            for e in v["energy"].values():
+                if e["p"] is not None:
+                    order = json.loads(e.get("args") or "{}").get("order", "natural")
+                    orders.setdefault(order, []).append(e)
+            for order, es in sorted(orders.items()):
+                series = n if order == "natural" else f"{n}, {order} order"
+                name = (f"{n} ({lanes} lane{'s' * (lanes != 1)}"
+                        + ("; K order)" if order == "natural" else f"; {order} order)"))
+                ps = sorted(es, key=lambda e: e["p"])
+                for m, (marker, col, _) in MODEL_MARKERS.items():
+                    line = [(e["p"], e[col]) for e in ps if e.get(col) is not None]
+                    if not line:
+                        continue
+                    models += [m] if m not in models else []
+                    ax.plot([p for p, _ in line], [y for _, y in line], marker=marker,
+                            color=colour(series), ls="-" if m == "unit-delay" else ":", lw=1,
+                            label=name if m == "unit-delay" else None)
             base = fg.get(("fp8_vmac", lanes), {}).get("energy", {}).get("all_fp8")
-            if base and base.get("energy_unit_delay_fj_per_mac"):
+            if base and base.get("energy_unit_delay_fj_per_mac") and lanes not in baselines:
+                baselines.add(lanes)
                 ax.axhline(base["energy_unit_delay_fj_per_mac"], color=colour("fp8_vmac"), lw=1,
                            label=f"fp8_vmac, all FP8 ({lanes} lane{'s' * (lanes != 1)}), unit-delay")
         ax.set(xlabel="p (fraction of NVFP4 blocks in the workload)",

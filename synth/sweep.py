@@ -43,7 +43,7 @@ from infra.paths import build_dir
 from rtl.registry import BlockError, blocks, get_block
 
 from . import libraries
-from .designs import Design
+from .designs import FGMP_ORDERS, Design, fgmp_fp8_name, fgmp_p_name
 from .evaluate import INPUT_ERRORS, input_error
 from .flow import load_library
 from .jobs import Point, point_key, run_points
@@ -94,14 +94,21 @@ def _designs(args) -> list[Design]:
                                   {"rows": n, "cols": n, "layout": layout}, f"core {layout} {n}x{n}",
                                   "fineq-extra"))
     if "fgmp" in fams:
+        # every p in K order and in the mode-grouped order (the report's headline); the FP8-only
+        # baseline runs the same permutations (synth.designs: the same workload names)
         vm = {f"mode_{m}": ("fgmp_vmac", {"mode": m}) for m in VMAC_MODES}
-        vm.update({f"p{p}": ("fgmp_vmac", {"p": p}) for p in args.p})
+        fp8 = {"all_fp8": ("fgmp_vmac", {"all_fp8": True})}
+        for p in args.p:
+            vm[fgmp_p_name(p)] = ("fgmp_vmac", {"p": p})
+            for order in FGMP_ORDERS[1:]:
+                vm[fgmp_p_name(p, order)] = ("fgmp_vmac", {"p": p, "order": order})
+                fp8[fgmp_fp8_name(p, order)] = ("fgmp_vmac", {"all_fp8": True, "p": p,
+                                                             "order": order})
         for lanes in args.lanes:
             out.append(Design(f"sweep/vmac/{lanes}", "vmac", {"lanes": lanes}, f"vmac {lanes} lanes",
                               "fgmp", vm))
             out.append(Design(f"sweep/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
-                              f"fp8_vmac {lanes} lanes", "fgmp",
-                              {"all_fp8": ("fgmp_vmac", {"all_fp8": True})}))
+                              f"fp8_vmac {lanes} lanes", "fgmp", fp8))
         out.append(Design("sweep/act_quant", "act_quant", {}, "act_quant", "fgmp",
                           {"minilm": ("fgmp_act_quant", {})}))
     for block, param, values in args.set:
@@ -170,12 +177,39 @@ def _flat(row: dict) -> dict:
         from .results import headline
         e = row.get("energy", {}).get(headline(row) or "")
         if e and e.get("status") == "ok":
-            out.update(energy_per_mac_fj=e["energy_per_mac_fj"],
+            out.update(workload=headline(row), energy_per_mac_fj=e["energy_per_mac_fj"],
                        glitch_energy_per_mac_fj=e.get("glitch_energy_per_mac_fj"),
                        cycles_per_vector=e["cycles_per_vector"])
     elif row.get("error"):
         out["error"] = row["error"]
     return out
+
+
+_FORMATS = {"area_um2": ",.0f", "nand2_eq": ",.0f", "transistors": ",d", "flip_flops": ",d",
+            "critical_path_ns": ".3f", "energy_per_mac_fj": ",.1f", "glitch_energy_per_mac_fj": ",.1f"}
+
+
+def _cells(r: dict) -> dict:
+    """A flat row as text cells: numbers formatted, "–" where empty; no critical path under a
+    library with placeholder delays (sky130hd)."""
+    out = {k: ("–" if r.get(k) in (None, "") else format(r[k], f)) for k, f in _FORMATS.items()}
+    if not libraries.characterized(r.get("library")):
+        out["critical_path_ns"] = "–"
+    out.update(key=r["key"], library=str(r.get("library")), status=r["status"],
+               workload=r.get("workload") or "–")
+    return out
+
+
+def console_table(flat: list[dict]) -> str:
+    """The sweep's rows as an aligned table (header; text left, numbers right)."""
+    cols = (("design", "key", "<"), ("library", "library", "<"), ("status", "status", "<"),
+            ("area µm²", "area_um2", ">"), ("flip-flops", "flip_flops", ">"),
+            ("fJ/MAC zero-d.", "energy_per_mac_fj", ">"),
+            ("fJ/MAC unit-d.", "glitch_energy_per_mac_fj", ">"), ("workload", "workload", "<"))
+    cells = [[h for h, _, _ in cols]] + [[_cells(r)[k] for _, k, _ in cols] for r in flat]
+    width = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+    return "\n".join("  ".join(f"{v:{a}{w}s}" for v, w, (_, _, a) in zip(row, width, cols)).rstrip()
+                     for row in cells)
 
 
 def write_outputs(rows: list[dict], out: Path) -> list[dict]:
@@ -190,13 +224,14 @@ def write_outputs(rows: list[dict], out: Path) -> list[dict]:
         w.writeheader()
         w.writerows(flat)
     lines = ["# Design-space sweep\n",
-             "| key | library | status | area µm² | NAND2-eq | transistors | crit. path ns | energy/MAC fJ (zero-delay / unit-delay) |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+             "| design | library | status | area µm² | NAND2-eq | transistors | flip-flops | "
+             "crit. path ns | energy/MAC fJ zero-delay | unit-delay | workload |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in flat:
-        en = (f"{r['energy_per_mac_fj']} / {r.get('glitch_energy_per_mac_fj')}"
-              if r.get("energy_per_mac_fj") is not None else "")
-        lines.append(f"| {r['key']} | {r['library']} | {r['status']} | {r.get('area_um2', '')} | "
-                     f"{r.get('nand2_eq', '')} | {r.get('transistors', '')} | {r.get('critical_path_ns', '')} | {en} |")
+        c = _cells(r)
+        lines.append("| " + " | ".join(c[k] for k in ("key", "library", "status", "area_um2",
+                     "nand2_eq", "transistors", "flip_flops", "critical_path_ns",
+                     "energy_per_mac_fj", "glitch_energy_per_mac_fj", "workload")) + " |")
     lines.append("\nUnder sky130hd only areas and cell counts are real (LEF sizes); its critical "
                  "paths come from placeholder delays (synth/sky130.py) and no energy is run.\n")
     lines.append(library_ranking_markdown(library_ranking(rows)))
@@ -275,9 +310,7 @@ def main(argv=None) -> int:
     flat = write_outputs(rows, out)
     from .plots import database_plots
     names = database_plots(build_dir("synth", "plots"))
-    for r in flat:
-        print(f"{r['key']:30s} {r['library']:10s} {r['status']:18s} {r.get('area_um2', ''):>12} "
-              f"{r.get('energy_per_mac_fj', '')}")
+    print(console_table(flat))
     print(f"({len(rows)} points, {time.monotonic() - t0:.1f} s; {out}/sweep.md; "
           f"plots: {', '.join(names) or 'none'})")
     return 0

@@ -97,6 +97,9 @@ def test_database_plots(tmp_path, monkeypatch):
             results.store(conn, f"{block}{n}", _row(f"{block}{n}", block, params, a * f,
                                                    energy={"minilm": (e * f, e * f * 1.3, e * f * 1.2, 2 if f == 1 else 1, {})}))
     vm = {f"p{p}": (10 - 5 * p, 12 - 5 * p, 11 - 5 * p, None, {"p": p}) for p in (0.1, 0.5, 0.9)}
+    # the same p in another block order: its own series (sorting equal p once raised TypeError)
+    vm.update({f"p{p}_grouped": (9 - 5 * p, 10 - 5 * p, 9 - 5 * p, None, {"p": p, "order": "grouped"})
+               for p in (0.5, 0.9)})
     results.store(conn, "vm", _row("vm", "vmac", {"lanes": 1}, 900.0, family="fgmp", energy=vm))
     results.store(conn, "f8", _row("f8", "fp8_vmac", {"lanes": 1}, 500.0, family="fgmp",
                                    energy={"all_fp8": (9.0, 10.0, 9.5, None, {"all_fp8": True})}))

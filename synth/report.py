@@ -62,15 +62,7 @@ def collect(full: bool = False, liberty=None, jobs: int = 2, progress: bool = Tr
     """Rows for the selected designs (largest first across ``jobs`` processes); ``families``:
     only the designs of these families, ``patterns``: only the designs whose key matches one of
     these shell patterns (the others' rows say "not run")."""
-    sel = designs(full)
-    if not full:
-        # designs outside the default set join when a sweep or --full already synthesized them
-        sel += [d for d in DESIGNS if not d.default and _has_cached_synthesis(d, liberty)]
-    if families:
-        sel = [d for d in sel if d.family in families]
-    if patterns:
-        sel = [d for d in DESIGNS if _matches(d, patterns)
-               and (not families or d.family in families)]
+    sel = selection(full, liberty, families, patterns)
     rows = run_jobs(sel, jobs=jobs, liberty=liberty, synthetic=synthetic,
                     on_row=_progress if progress else None, scheduler=scheduler)
     for d in DESIGNS:
@@ -84,6 +76,19 @@ def collect(full: bool = False, liberty=None, jobs: int = 2, progress: bool = Tr
                              else "not run (outside the default set: make area-full)")
             rows[d.key] = row
     return [rows[d.key] for d in DESIGNS if d.key in rows]
+
+
+def selection(full: bool = False, liberty=None, families: list[str] | None = None,
+              patterns: list[str] | None = None) -> list[Design]:
+    """The designs a report run evaluates (see :func:`collect`)."""
+    if patterns:
+        return [d for d in DESIGNS if _matches(d, patterns)
+                and (not families or d.family in families)]
+    sel = designs(full)
+    if not full:
+        # designs outside the default set join when a sweep or --full already synthesized them
+        sel += [d for d in DESIGNS if not d.default and _has_cached_synthesis(d, liberty)]
+    return [d for d in sel if not families or d.family in families]
 
 
 def _matches(d: Design, patterns: list[str]) -> bool:
@@ -219,7 +224,8 @@ def main(argv=None) -> int:
         load_library(libraries.resolve(args.liberty))
         if not args.synthetic:
             minilm_version()        # fail before hours of synthesis, not after
-        print(f"synth.report: {len(designs(args.full))} designs, {args.jobs} jobs "
+        n = len(selection(args.full, args.liberty, args.family, args.design))
+        print(f"synth.report: {n} designs, {args.jobs} jobs "
               f"(yosys {yosys_version()}){'; SYNTHETIC data' if args.synthetic else ''}", flush=True)
         rows = collect(args.full, args.liberty, args.jobs, synthetic=args.synthetic,
                        scheduler=args.scheduler, families=args.family,

@@ -105,10 +105,11 @@ def _designs(args) -> list[Design]:
                 fp8[fgmp_fp8_name(p, order)] = ("fgmp_vmac", {"all_fp8": True, "p": p,
                                                              "order": order})
         for lanes in args.lanes:
-            out.append(Design(f"sweep/vmac/{lanes}", "vmac", {"lanes": lanes}, f"vmac {lanes} lanes",
+            n = f"{lanes} lane{'s' * (lanes != 1)}"
+            out.append(Design(f"sweep/vmac/{lanes}", "vmac", {"lanes": lanes}, f"vmac {n}",
                               "fgmp", vm))
             out.append(Design(f"sweep/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
-                              f"fp8_vmac {lanes} lanes", "fgmp", fp8))
+                              f"fp8_vmac {n}", "fgmp", fp8))
         out.append(Design("sweep/act_quant", "act_quant", {}, "act_quant", "fgmp",
                           {"minilm": ("fgmp_act_quant", {})}))
     for block, param, values in args.set:

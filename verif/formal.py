@@ -589,12 +589,19 @@ def run_property(p: Property, timeout: int) -> dict:
     return r
 
 
-_COLS = (("property", 44), ("block", 48), ("kind", 10), ("solver", 19), ("time", 8),
-         ("result", 24))
+_COLS = ("property", "block", "kind", "solver", "time", "result")
 
 
-def _row(values) -> str:
-    return "  ".join(str(v).ljust(w) for v, (_, w) in zip(values, _COLS)).rstrip()
+def _widths(props) -> list[int]:
+    """Column widths from the selected properties (the rows print as the proofs finish)."""
+    longest = {"property": max(len(p.name) for p in props),
+               "block": max(len(p.block) for p in props), "kind": 10,
+               "solver": len(SOLVER), "time": 8, "result": 24}
+    return [max(len(c), longest[c]) for c in _COLS]
+
+
+def _row(values, widths) -> str:
+    return "  ".join(str(v).ljust(w) for v, w in zip(values, widths)).rstrip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -629,20 +636,22 @@ def main(argv: list[str] | None = None) -> int:
                  p.name.endswith("." + args.mutant)]
     if args.list:
         for p in props:
-            print(f"{p.name:40s}  {p.kind:10s}  {p.block}: {p.statement}")
+            w = max(len(q.name) for q in props)
+            print(f"{p.name:{w}s}  {p.kind:10s}  {p.block}: {p.statement}")
         return 0
     if not props:
         print("no property selected", file=sys.stderr)
         return 1
-    print(_row([c for c, _ in _COLS]))
-    print(_row(["-" * w for _, w in _COLS]), flush=True)
+    widths = _widths(props)
+    print(_row(_COLS, widths))
+    print(_row(["-" * w for w in widths], widths), flush=True)
     ok_all = True
     failures = []
     t0 = time.monotonic()
     for p in props:
         r = run_property(p, args.timeout)
-        print(_row([p.name, p.block, p.kind, SOLVER, f"{r['seconds']:.1f} s", r["result"]]),
-              flush=True)
+        print(_row([p.name, p.block, p.kind, SOLVER, f"{r['seconds']:.1f} s", r["result"]],
+                   widths), flush=True)
         if not r["ok"]:
             ok_all = False
             failures.append((p, r))

@@ -658,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
         elif not p.expect:
             failures.append((p, r))          # show the counterexample the mutant produced
     total = time.monotonic() - t0
-    print(f"\n{len(props)} properties, {sum(1 for p in props if p.expect)} to prove; "
+    print(f"\n{len(props)} propert{'y' if len(props) == 1 else 'ies'}, "
+          f"{sum(1 for p in props if p.expect)} to prove; "
           f"total {total:.0f} s; {'all as expected' if ok_all else 'NOT all as expected'}")
     for p, r in failures:
         print(f"\n{p.name} ({r['result']}; log {r['log']}):\n{r['counterexample']}")

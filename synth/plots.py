@@ -313,41 +313,48 @@ def database_plots(out: Path, db_path: Path | None = None, library: str = "mpacc
 
     vm = {k: v for k, v in fg.items() if v["block"] == "vmac"}
     if any(e["p"] is not None for v in vm.values() for e in v["energy"].values()):
-        fig, ax = plt.subplots(figsize=(9.5, 4.5))
-        models = []
-        baselines: set = set()                       # one fp8_vmac line per lane count
-        for (n, lanes), v in sorted(vm.items(), key=str):
-            # one series per block-pair order (K order; mode-grouped, synth/stimulus.py): a
-            # workload's p alone does not name it
-            orders: dict[str, list] = {}
-            for e in v["energy"].values():
-                if e["p"] is not None:
-                    order = json.loads(e.get("args") or "{}").get("order", "natural")
-                    orders.setdefault(order, []).append(e)
-            for order, es in sorted(orders.items()):
-                series = n if order == "natural" else f"{n}, {order} order"
-                name = (f"{n} ({lanes} lane{'s' * (lanes != 1)}"
-                        + ("; K order)" if order == "natural" else f"; {order} order)"))
-                ps = sorted(es, key=lambda e: e["p"])
-                for m, (marker, col, _) in MODEL_MARKERS.items():
-                    line = [(e["p"], e[col]) for e in ps if e.get(col) is not None]
-                    if not line:
-                        continue
-                    models += [m] if m not in models else []
-                    ax.plot([p for p, _ in line], [y for _, y in line], marker=marker,
-                            color=colour(series), ls="-" if m == "unit-delay" else ":", lw=1,
-                            label=name if m == "unit-delay" else None)
+        # one panel per lane count, one colour per datapath and block-pair order (K order;
+        # mode-grouped, synth/stimulus.py: a workload's p alone does not name it), the
+        # unit-delay line solid, the other delay models dotted
+        lane_counts = sorted({lanes for _, lanes in vm})
+        fig, axes = plt.subplots(1, len(lane_counts), figsize=(5.2 * len(lane_counts) + 3.5, 4.8),
+                                 sharex=True, sharey=True, squeeze=False)
+        models, handles = [], {}
+        for ax, lanes in zip(axes[0], lane_counts):
+            for (n, ln), v in sorted(vm.items(), key=str):
+                if ln != lanes:
+                    continue
+                orders: dict[str, list] = {}
+                for e in v["energy"].values():
+                    if e["p"] is not None:
+                        order = json.loads(e.get("args") or "{}").get("order", "natural")
+                        orders.setdefault(order, []).append(e)
+                for order, es in sorted(orders.items()):
+                    series = f"{n}, {'K' if order == 'natural' else order} order"
+                    ps = sorted(es, key=lambda e: e["p"])
+                    for m, (marker, col, _) in MODEL_MARKERS.items():
+                        line = [(e["p"], e[col]) for e in ps if e.get(col) is not None]
+                        if not line:
+                            continue
+                        models += [m] if m not in models else []
+                        h, = ax.plot([p for p, _ in line], [y for _, y in line], marker=marker,
+                                     color=colour(series), ls="-" if m == "unit-delay" else ":",
+                                     lw=1.2 if m == "unit-delay" else 0.8, ms=5)
+                        if m == "unit-delay":
+                            handles.setdefault(series, h)
             base = fg.get(("fp8_vmac", lanes), {}).get("energy", {}).get("all_fp8")
-            if base and base.get("energy_unit_delay_fj_per_mac") and lanes not in baselines:
-                baselines.add(lanes)
-                ax.axhline(base["energy_unit_delay_fj_per_mac"], color=colour("fp8_vmac"), lw=1,
-                           label=f"fp8_vmac, all FP8 ({lanes} lane{'s' * (lanes != 1)}), unit-delay")
-        ax.set(xlabel="p (fraction of NVFP4 blocks in the workload)",
-               ylabel="energy per MAC (fJ, model; real MiniLM data)",
-               title="FGMP VMAC: energy per MAC vs NVFP4 fraction p (unit-delay solid)")
-        ax.grid(True, alpha=0.3)
-        hs, _ = ax.get_legend_handles_labels()
-        _legend(ax, models, extra=hs)
+            if base and base.get("energy_unit_delay_fj_per_mac"):
+                handles["fp8_vmac, all FP8 (unit-delay)"] = ax.axhline(
+                    base["energy_unit_delay_fj_per_mac"], color="black", lw=1, ls="--")
+            ax.set(xlabel="p (fraction of NVFP4 blocks)", title=f"{lanes} lane{'s' * (lanes != 1)}")
+            ax.grid(True, alpha=0.3)
+        axes[0][0].set_ylabel("energy per MAC (fJ, model; real MiniLM data)")
+        fig.suptitle("FGMP VMAC: energy per MAC vs NVFP4 fraction p (unit-delay solid, "
+                     "zero-delay and clock gating dotted)")
+        from matplotlib.lines import Line2D
+        extra = [Line2D([], [], color=h.get_color(), ls=h.get_linestyle(), label=k)
+                 for k, h in handles.items()]
+        _legend(axes[0][-1], models, extra=extra)
         fig.tight_layout()
         fig.savefig(out / "fgmp_energy_vs_p.png", dpi=110, bbox_inches="tight")
         plt.close(fig)

@@ -167,12 +167,21 @@ def _fgmp() -> list[Design]:
     for lanes in FGMP_LANES:
         dflt = lanes in DEFAULT_FGMP_LANES
         s = "s" * (lanes > 1)
+        vm_l, fp8_l = dict(vm), dict(fp8)
+        if lanes > 1:
+            # experiment: output rows mapped onto lanes by their FP8 block positions (the
+            # grouped order then lines the lanes' modes up; synth/stimulus.py lane_map)
+            vm_l[fgmp_p_name(0.7, "grouped") + "_clustered"] = (
+                "fgmp_vmac", {"p": 0.7, "order": "grouped", "lane_map": "clustered"})
+            fp8_l[fgmp_fp8_name(0.7, "grouped") + "_clustered"] = (
+                "fgmp_vmac", {"all_fp8": True, "p": 0.7, "order": "grouped",
+                              "lane_map": "clustered"})
         for key, params, label, in_default in FGMP_VARIANTS:
             out.append(Design(f"fgmp/{key}/{lanes}", "vmac", {"lanes": lanes, **params},
-                              f"{label} ({lanes} lane{s})", "fgmp", vm,
+                              f"{label} ({lanes} lane{s})", "fgmp", vm_l,
                               dflt and in_default))
         out.append(Design(f"fgmp/fp8_vmac/{lanes}", "fp8_vmac", {"lanes": lanes},
-                          f"FP8-only VMAC ({lanes} lane{s})", "fgmp", fp8, dflt))
+                          f"FP8-only VMAC ({lanes} lane{s})", "fgmp", fp8_l, dflt))
     out.append(Design("fgmp/act_quant", "act_quant", {}, "activation quantizer", "fgmp",
                       {"minilm": ("fgmp_act_quant", {})}))
     return out

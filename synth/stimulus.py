@@ -304,8 +304,10 @@ def fgmp_vmac(props: dict, *, shapes: dict, mode: str | None = None, p: float | 
 
     ``lane_map`` (``LANE_MAPS``): which output rows share a lane group (they receive the same
     activation block in the same cycle). "consecutive": rows g·L .. g·L + L − 1. "clustered":
-    rows whose blocks are FP8 in the same K positions at fraction ``p`` (required) are put in
-    one group (:func:`clustered_lane_groups`), so the grouped order lines the lanes' modes up.
+    rows whose blocks are FP8 in the same K positions (the whole matrix's formats at fraction
+    ``p``, required) are put in one group (:func:`clustered_lane_groups`), so the grouped order
+    lines the lanes' modes up; the workload then picks its NVFP4 blocks among its own rows at
+    fraction ``p``, as for consecutive rows (the two need not agree block for block).
     Either way each output row is the same dot product; only the mapping of rows onto lanes
     (an offline permutation of the weight rows) changes."""
     from verif.vectors.fgmp import MODES, VmacStream

@@ -95,6 +95,7 @@ APPLY = """\
 read_rtlil flat.il
 script mutations.ys
 opt_clean
+pmuxtree
 write_verilog -noattr mutants.v
 """
 
@@ -237,6 +238,8 @@ def _simulate(target: Target, netlist: Path, sim: str, mutants: list[int], work:
                        netlist=netlist, run_name=f"mutants-{todo[0]}", seed=1)
         except AssertionError as e:      # failing tests are the point; a crash is handled below
             error = str(e).splitlines()[0]
+        except RuntimeError as e:        # the simulator exited with an error (e.g. $stop)
+            error = f"simulator wrote no results ({' '.join(str(e).split())[:120]})"
         for line in (progress.read_text().splitlines() if progress.exists() else []):
             r = json.loads(line)
             k = r["mutant"]

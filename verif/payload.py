@@ -51,10 +51,13 @@ def _plan(shape):
     """The shape as nested tuples (computed once per shape; Amaranth's layout properties are
     slow to query per payload): ("struct", [(name, offset, width, plan)]), ("array",
     [(offset, width, plan)]) or ("int", width, signed)."""
-    try:
-        return _PLANS[shape]
-    except (KeyError, TypeError):
-        pass
+    hit = _PLANS.get(id(shape))
+    if hit is not None and hit[0] is shape:
+        return hit[1]
+    return _cache(shape)[1]
+
+
+def _cache(shape):
     if isinstance(shape, data.StructLayout):
         plan = ("struct", [(name, f.offset, f.width, _plan(f.shape)) for name, f in shape])
     elif isinstance(shape, data.ArrayLayout):
@@ -64,13 +67,12 @@ def _plan(shape):
     else:
         s = Shape.cast(shape)
         plan = ("int", s.width, s.signed)
-    try:
-        _PLANS[shape] = plan
-    except TypeError:
-        pass
-    return plan
+    entry = (shape, plan, width(shape) if plan[0] != "unsupported" else 0)
+    _PLANS[id(shape)] = entry               # the shape is kept alive, so its id stays unique
+    return entry
 
 
+#: id(shape) -> (shape, plan); layouts are mutable-looking objects without a hash
 _PLANS: dict = {}
 
 
@@ -110,10 +112,13 @@ def _pack(plan, value, path: str) -> int:
 
 def unpack(shape, word: int, *, path: str = "payload") -> Any:
     """The value (dict / list / int, see the module docstring) of the payload integer ``word``."""
-    n = width(shape)
+    hit = _PLANS.get(id(shape))
+    _, plan, n = hit if hit is not None and hit[0] is shape else _cache(shape)
+    if plan[0] == "unsupported":
+        raise TypeError(f"{path}: {shape!r} is not supported (struct, array or plain shapes)")
     if not 0 <= word < 1 << n:
         raise ValueError(f"{path}: {word:#x} is not a {n}-bit payload")
-    return _unpack(_plan(shape), word, path)
+    return _unpack(plan, word, path)
 
 
 def _unpack(plan, word: int, path: str) -> Any:

@@ -25,7 +25,8 @@ Does the regression notice a broken circuit? Per block (one small configuration 
    induction did not close; ``differs``: a counterexample trace, i.e. a missing test).
 
 Kill rate = killed / (mutants - proven equivalent). Report: ``$BUILD_DIR/verif/mutate/
-report.md`` and ``report.json``, and the table on stdout. Exit code 0 when every block reaches
+report.md`` and ``report.json``, and the table on stdout; each block's result is also kept in
+``blocks/BLOCK.json``, so ``--report-only`` renders the report of blocks run separately. Exit code 0 when every block reaches
 ``--target`` (default 0.95), 1 otherwise, 2 for bad arguments.
 """
 from __future__ import annotations
@@ -312,7 +313,8 @@ def render(results: list[dict], *, n: int, seed: int, sim: str, target: float,
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r['label']} | {r['mutants']} | {r['killed']} | {r['survived']} | "
-                     f"{r['equivalent']} | {100 * r['kill_rate']:.1f} % | {r['seconds']:.0f} s |")
+                     f"{r['equivalent']} | {100 * r['kill_rate']:.1f} % | {r['seconds']:.0f} s "
+                     f"({r.get('sim', sim)}) |")
     tot = {k: sum(r[k] for r in results) for k in ("mutants", "killed", "survived", "equivalent")}
     denom = tot["mutants"] - tot["equivalent"]
     rate = tot["killed"] / denom if denom else 1.0
@@ -346,34 +348,51 @@ def main(argv=None) -> int:
     ap.add_argument("--mutants", type=int_range(1, (1 << CTRL_WIDTH) - 1), default=20,
                     help="mutants per block (default 20)")
     ap.add_argument("--seed", type=int_range(0), default=1, help="mutate -list seed (default 1)")
-    ap.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    ap.add_argument("--sim", choices=("verilator", "icarus"), default=None,
+                    help="default: icarus when installed (the mutant netlist compiles in "
+                         "seconds; Verilator's C++ build of a flattened VMAC takes minutes)")
     ap.add_argument("--depth", type=int_range(1, 200), default=20,
                     help="induction depth of the survivors' equivalence check (default 20)")
     ap.add_argument("--target", type=fraction, default=0.95,
                     help="kill rate every block must reach (default 0.95)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="no simulation: the report from the blocks' saved results "
+                         "($BUILD_DIR/verif/mutate/blocks/BLOCK.json, same --mutants and --seed)")
     args = ap.parse_args(argv)
     unknown = [b for b in args.blocks if b not in BY_NAME]
     if unknown:
         return fail(f"argument --blocks: unknown block {unknown[0]!r} "
                     f"(choose from {', '.join(BY_NAME)})")
-    from verif.runner import simulator
+    from verif.runner import available_simulators, simulator
     try:
-        sim = simulator(args.sim)
+        sim = simulator(args.sim or ("icarus" if "icarus" in available_simulators()
+                                     else "verilator"))
     except (ValueError, RuntimeError) as e:
         return fail(f"argument --sim: {e}")
-    t0 = time.monotonic()
+    out = build_dir("verif", "mutate")
+    saved = out / "blocks"
+    saved.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.blocks:
-        results.append(run_block(BY_NAME[name], args.mutants, args.seed, sim, args.depth,
-                                 log=lambda s: print(s, flush=True)))
-    seconds = time.monotonic() - t0
-    text = render(results, n=args.mutants, seed=args.seed, sim=sim, target=args.target,
-                  seconds=seconds)
-    out = build_dir("verif", "mutate")
-    out.mkdir(parents=True, exist_ok=True)
+        path = saved / f"{name}.json"
+        if args.report_only:
+            r = json.loads(path.read_text()) if path.exists() else None
+            if r is None or (r["n"], r["seed"]) != (args.mutants, args.seed):
+                return fail(f"argument --report-only: no saved result of {name} with "
+                            f"--mutants {args.mutants} --seed {args.seed} in {saved}")
+        else:
+            r = run_block(BY_NAME[name], args.mutants, args.seed, sim, args.depth,
+                          log=lambda s: print(s, flush=True))
+            r.update(n=args.mutants, seed=args.seed, sim=sim)
+            path.write_text(json.dumps(r, indent=1))
+        results.append(r)
+    seconds = sum(r["seconds"] for r in results)
+    sims = sorted({r["sim"] for r in results})
+    text = render(results, n=args.mutants, seed=args.seed, sim=" + ".join(sims),
+                  target=args.target, seconds=seconds)
     (out / "report.md").write_text(text)
     (out / "report.json").write_text(json.dumps(
-        {"mutants": args.mutants, "seed": args.seed, "sim": sim, "seconds": round(seconds, 1),
+        {"mutants": args.mutants, "seed": args.seed, "seconds": round(seconds, 1),
          "blocks": results}, indent=1))
     print()
     print(text)

@@ -309,7 +309,7 @@ def render(results: list[dict], *, n: int, seed: int, sim: str, target: float,
     lines = [f"# Mutation score (python -m verif.mutate, {n} mutants per block, seed {seed}, "
              f"{sim})", "",
              "| block (configuration) | mutants | killed | survived | equivalent (proven) | "
-             "kill rate (non-equivalent) | time |",
+             "kill rate (non-equivalent) | time (simulator) |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r['label']} | {r['mutants']} | {r['killed']} | {r['survived']} | "

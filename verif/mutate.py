@@ -292,12 +292,14 @@ def run_block(target: Target, n: int, seed: int, sim: str, depth: int, log=print
         rows.append(row)
         log(f"  mutant {m.id:3d} {('killed by ' + by) if by else 'SURVIVED (' + row['equivalence'] + ')'}"
             f"  [{m.describe()}]")
-    killed = sum(r["killed_by"] is not None for r in rows)
+    not_run = sum(r["killed_by"] == "(not run)" for r in rows)
+    killed = sum(r["killed_by"] is not None for r in rows) - not_run
     equivalent = sum(r.get("equivalence") == "equivalent" for r in rows)
-    denom = len(rows) - equivalent
+    denom = len(rows) - equivalent - not_run
     return {"block": target.block, "params": target.params, "label": target.label,
             "tests": tests, "mutants": len(rows), "killed": killed,
-            "survived": len(rows) - killed, "equivalent": equivalent,
+            "survived": len(rows) - killed - not_run, "equivalent": equivalent,
+            "not_run": not_run,
             "kill_rate": killed / denom if denom else 1.0, "clocked": clocked,
             "seconds": round(time.monotonic() - t0, 1), "sim_seconds": round(sim_seconds, 1),
             "rows": rows}
@@ -316,12 +318,17 @@ def render(results: list[dict], *, n: int, seed: int, sim: str, target: float,
                      f"{r['equivalent']} | {100 * r['kill_rate']:.1f} % | {r['seconds']:.0f} s "
                      f"({r.get('sim', sim)}) |")
     tot = {k: sum(r[k] for r in results) for k in ("mutants", "killed", "survived", "equivalent")}
-    denom = tot["mutants"] - tot["equivalent"]
+    denom = tot["mutants"] - tot["equivalent"] - sum(r.get("not_run", 0) for r in results)
     rate = tot["killed"] / denom if denom else 1.0
     lines.append(f"| **all** | {tot['mutants']} | {tot['killed']} | {tot['survived']} | "
                  f"{tot['equivalent']} | {100 * rate:.1f} % | {seconds:.0f} s |")
     lines += ["", f"Target: at least {100 * target:.0f} % of the non-equivalent mutants of every "
               "block killed. Total run time " f"{seconds / 60:.1f} min.", ""]
+    skipped = [f"{r['block']} {m['id']}" for r in results for m in r["rows"]
+               if m["killed_by"] == "(not run)"]
+    if skipped:
+        lines += ["Not run (the simulator stopped before them; not counted): "
+                  + ", ".join(skipped), ""]
     surv = [(r, m) for r in results for m in r["rows"] if m["killed_by"] is None]
     if surv:
         lines += ["## Survivors", "", "| block | mutant | mutation | equivalence check |",

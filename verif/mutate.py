@@ -18,8 +18,8 @@ Does the regression notice a broken circuit? Per block (one small configuration 
    (verif/tb/mutants.py): first against mutsel = 0 (must pass), then against each mutant, test
    by test in the testbench's order with the same seeds, stopping at the first failing test:
    the mutant is *killed* (by that test) or *survives*;
-4. each survivor goes to a Yosys equivalence check of the original against the mutant alone
-   (``miter -equiv`` + ``sat``): combinational blocks get a full proof (``equivalent`` or a
+4. each survivor goes to a Yosys equivalence check of the original against the mutant alone,
+   both after the same ``pmuxtree`` as the simulated netlist (``miter -equiv`` + ``sat``): combinational blocks get a full proof (``equivalent`` or a
    counterexample), clocked blocks a temporal induction from the reset state (``equivalent``:
    proven for every cycle; ``bounded``: no difference within ``--depth`` cycles but the
    induction did not close; ``differs``: a counterexample trace, i.e. a missing test).
@@ -100,12 +100,17 @@ pmuxtree
 write_verilog -noattr mutants.v
 """
 
+#: The survivor's check sees the netlist the simulator ran: the same ``opt_clean; pmuxtree`` as
+#: APPLY. A mutant that breaks a case decoder's one-hot select leaves a ``$pmux`` with no select
+#: bit set, whose output is the undefined default (x) in RTLIL but, after ``pmuxtree``, one of
+#: the cases: checked without ``pmuxtree`` the x alone would make it "differ".
 EQUIV = """\
 read_rtlil flat.il
 rename {top} gold
 copy gold gate
 {mutation}
 opt_clean
+pmuxtree
 miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter
 hierarchy -top miter
 opt -fast

@@ -6,8 +6,9 @@ mutant k). For each mutant (in the order of VERIF_MUTANTS) and each test of the 
 VERIF_MUTATE_TB that applies to the block (in the testbench's order), one cocotb test sets
 ``mutsel`` and runs the original test function with the random seed that test has in a normal
 run (so every mutant sees the same stimulus as the original). The first failing test kills the
-mutant: its remaining tests are skipped. Each verdict is appended to VERIF_MUTATE_PROGRESS (one
-JSON object per line: mutant, test, status, message), which verif.mutate reads; a simulator that
+mutant (a failure raised by the test or by a task it started, e.g. a stream monitor): its
+remaining tests are skipped. Each verdict is appended to VERIF_MUTATE_PROGRESS (one JSON object
+per line: mutant, test, status, message), which verif.mutate reads; a simulator that
 dies mid-run loses nothing already recorded.
 """
 from __future__ import annotations
@@ -37,6 +38,14 @@ def _record(**entry) -> None:
         fh.write(json.dumps(entry) + "\n")
 
 
+def _failed_task_error() -> BaseException | None:
+    """The error of the task that ended the running test (cocotb keeps it in its test manager),
+    or None."""
+    from cocotb import _test_manager
+    excs = getattr(getattr(_test_manager, "_current_test", None), "_excs", None) or []
+    return excs[0] if excs else None
+
+
 def _tests() -> list[Test]:
     out = []
     for obj in vars(TB).values():
@@ -56,18 +65,27 @@ def _wrapper(k: int, test: Test, name: str):
         dut.mutsel.value = k
         try:
             await test.func(dut, *test.args, **test.kwargs)
-        except Exception as e:
+        except BaseException as e:
+            # BaseException too: a failing task the test started (a stream monitor) makes
+            # cocotb cancel the test coroutine, which then sees a cancellation, not the error
             KILLED.add(k)
-            text = " ".join(f"{type(e).__name__}: {e}".split())
+            cause = e if isinstance(e, Exception) else _failed_task_error() or e
+            text = " ".join(f"{type(cause).__name__}: {cause}".split())
             _record(mutant=k, test=test.name, status="failed", message=text[:300])
             raise
         _record(mutant=k, test=test.name, status="passed", message="")
     return run
 
 
-for _k in MUTANTS:
-    for _t in _tests():
-        _name = f"m{_k}__{_t.name}"
-        globals()[_name] = Test(func=_wrapper(_k, _t, _name), args=(), kwargs={}, name=_name,
-                                module=__name__, doc=None, timeout=None, expect_fail=False,
-                                expect_error=(), skip=False, stage=0)
+def _register() -> None:
+    # in a function: cocotb collects every Test among the module's globals, so a loop variable
+    # holding the testbench's last Test would run once more, without mutsel set
+    for k in MUTANTS:
+        for t in _tests():
+            name = f"m{k}__{t.name}"
+            globals()[name] = Test(func=_wrapper(k, t, name), args=(), kwargs={}, name=name,
+                                   module=__name__, doc=None, timeout=None, expect_fail=False,
+                                   expect_error=(), skip=False, stage=0)
+
+
+_register()

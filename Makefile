@@ -12,7 +12,7 @@ BUILD_DIR  ?= build
 export SIM BUILD_DIR
 
 .DEFAULT_GOAL := demo
-.PHONY: demo setup sky130 verilog regress regress-full regress-seeds unit area area-full area-baseline sweep lint formal e2e test test-full clean distclean
+.PHONY: demo setup sky130 verilog regress regress-full regress-seeds coverage mutate unit area area-full area-baseline sweep lint formal e2e test test-full clean distclean
 
 # Model in the loop: every nn.Linear of all-MiniLM-L6-v2 encoder layer 0 (16 tokens) on the
 # simulated FineQ core and FGMP act_quant -> vmac, bit-exact against golden, with cycles,
@@ -50,6 +50,20 @@ regress: $(SETUP_DONE)
 # Every cocotb configuration, including the long ones marked slow (large arrays, 8 lanes, long K).
 regress-full: $(SETUP_DONE)
 	$(PY) -m pytest -m cocotb -n $(JOBS) --dist worksteal -q
+
+# Exhaustive operand coverage (slow; also in regress-full): every VMAC code pair of every mode in
+# every element position, every array level in every PE and every core byte in every column
+# against both extreme activations; a run fails on an empty coverage bin (docs/verification.md).
+coverage: $(SETUP_DONE)
+	$(PY) -m pytest tests/cocotb/test_coverage_cocotb.py -n $(JOBS) --dist worksteal -q --durations=0
+
+# Mutation score (not in make test): Yosys mutants of every block (MUTANTS per block, seed
+# MUTANT_SEED), one netlist and build per block, the reduced regression against each, survivors
+# checked for equivalence; $(BUILD_DIR)/verif/mutate/report.md.
+MUTANTS     ?= 20
+MUTANT_SEED ?= 1
+mutate: $(SETUP_DONE)
+	$(PY) -m verif.mutate --mutants $(MUTANTS) --seed $(MUTANT_SEED)
 
 # The quick regression's configurations over SEEDS (default 1-4) as Dask tasks (verif/regress.py):
 # a local cluster of JOBS workers, or DASK_SCHEDULER_ADDRESS=tcp://HOST:PORT; verdicts in

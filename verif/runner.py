@@ -42,6 +42,9 @@ LINT_CONFIG = Path(__file__).resolve().parent / "lint.vlt"
 # Waveforms (WAVES=1, --trace) still show every signal.
 VERILATOR_FLAGS = ["-Wall", str(LINT_CONFIG), "--no-public-flat-rw", "--public-depth", "1"]
 ICARUS_FLAGS = ["-g2005"]
+#: Verilator flags for a replacement netlist (``run_cocotb(netlist=...)``, the mutants of
+#: verif.mutate): Yosys's write_verilog output is not lint-clean, and warnings are not its test.
+NETLIST_VERILATOR_FLAGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
 #: GCC optimisation of Verilator's C++ (VERILATOR_OPT overrides). -O0 because the regressions are
 #: build-bound: act_quant builds in ~20 s at -O0 vs ~65 s at Verilator's -Os default, and its
 #: whole cocotb run (Python-bound) only takes 26 s instead of 21 s.
@@ -129,20 +132,29 @@ def _waves() -> bool:
     return os.environ.get("WAVES", "0").lower() in ("1", "true", "yes", "on")
 
 
-def build_dir_for(block: str, params: dict[str, Any], sim: str, waves: bool) -> Path:
+def build_dir_for(block: str, params: dict[str, Any], sim: str, waves: bool,
+                  netlist: Path | None = None) -> Path:
     # configuration only, no code: the directory stays put and the stamp decides rebuilds
-    key = cache_key({"block": block, "params": params, "sim": sim, "waves": waves}, length=12)
+    what = {"block": block, "params": params, "sim": sim, "waves": waves}
+    if netlist is not None:          # a replacement netlist (verif.mutate) builds apart
+        what["netlist"] = str(Path(netlist).resolve())
+    key = cache_key(what, length=12)
     return build_dir("sim", sim, f"{block}-{key}")
 
 
-def _build(block: str, params: dict[str, Any], sim: str, waves: bool):
+def _build(block: str, params: dict[str, Any], sim: str, waves: bool,
+           netlist: Path | None = None):
     from cocotb_tools.runner import get_runner
 
     gen = elaborate(block, params)
-    bdir = build_dir_for(block, gen.params, sim, waves)
+    bdir = build_dir_for(block, gen.params, sim, waves, netlist)
     with locked(bdir / ".lock"):
         vpath, jpath = gen.write(bdir / "rtl")
         flags = VERILATOR_FLAGS if sim == "verilator" else ICARUS_FLAGS
+        if netlist is not None:
+            # a Yosys netlist (not the generated Verilog) is not held to the lint rules
+            vpath = Path(netlist).resolve()
+            flags = NETLIST_VERILATOR_FLAGS if sim == "verilator" else ICARUS_FLAGS
         makeflags = _verilator_makeflags() if sim == "verilator" else ""
         stamp_text = cache_key({"verilog": vpath.read_text(), "flags": flags,
                                 "makeflags": makeflags, "waivers": LINT_CONFIG.read_text()},
@@ -168,10 +180,12 @@ def _build(block: str, params: dict[str, Any], sim: str, waves: bool):
 def run_cocotb(block: str, params: dict[str, Any] | None, test_module: str, *,
                sim: str | None = None, testcase: str | None = None,
                extra_env: dict[str, str] | None = None, seed: int | None = None,
-               run_name: str | None = None) -> Path:
+               run_name: str | None = None, netlist: Path | None = None) -> Path:
     """Build (if needed) and run the cocotb ``test_module`` against ``block``; raise on failure.
 
     Returns the run directory (results.xml, waveforms). ``extra_env`` reaches the testbench.
+    ``netlist``: a Verilog file that replaces the generated one (same top module and ports, or
+    more: verif.mutate's netlist holding every mutant has the extra input ``mutsel``).
     The AssertionError of a failed run names every failing cocotb test with the head of its
     message (verif.results); a run in which every test was skipped fails too.
     """
@@ -179,7 +193,7 @@ def run_cocotb(block: str, params: dict[str, Any] | None, test_module: str, *,
     if sim == "verilator":
         _path_with_verilator()
     waves = _waves()
-    runner, bdir, jpath, gen = _build(block, params or {}, sim, waves)
+    runner, bdir, jpath, gen = _build(block, params or {}, sim, waves, netlist)
 
     name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
     if os.environ.get("SEED") and not run_name:

@@ -2,7 +2,7 @@
 
 Every configuration runs all tests of verif/tb/fgmp.py that apply to its block (see that
 module's docstring); results are bit-exact against the golden model. The sweep of every code
-pair of every mode runs on the default configurations in the full set (``slow``); the real
+pair of every mode at every position is the slow coverage set (test_coverage_cocotb.py); the real
 all-MiniLM-L6-v2 vectors run as separate ``realdata`` tests (vectors derived once by the golden
 policy and cached under build/fgmp/). make test runs the defaults on every simulator, the
 variants and real-data runs on Verilator (``icarus_full``, tests/conftest.py).
@@ -39,16 +39,11 @@ def _id(block, params):
 @pytest.mark.parametrize("block,params", DEFAULTS, ids=[_id(b, p) for b, p in DEFAULTS])
 def test_fgmp_default(block, params, sim):
     # Icarus: the variants' shorter runs (K = 4096 long accumulations, 200-cycle random streams)
-    env = {"VERIF_FGMP_EXHAUSTIVE": "0"} | ({"VERIF_FGMP_LONG": "256", "VERIF_N_RANDOM": "200"}
-                                           if sim == "icarus" else {})
+    # the FP4xFP4 code-pair sweep (64 cycles, coverage-checked) stays; every mode is the slow
+    # coverage set (tests/cocotb/test_coverage_cocotb.py)
+    env = {"VERIF_FGMP_EXHAUSTIVE": "fp4xfp4"} | (
+        {"VERIF_FGMP_LONG": "256", "VERIF_N_RANDOM": "200"} if sim == "icarus" else {})
     run_cocotb(block, params, "verif.tb.fgmp", sim=sim, extra_env=env)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("block", ["vmac", "fp8_vmac"])
-def test_fgmp_every_code_pair(block, sim):
-    run_cocotb(block, {}, "verif.tb.fgmp", sim=sim, testcase="vmac_every_code_pair",
-               extra_env={"VERIF_FGMP_EXHAUSTIVE": "1"})
 
 
 @pytest.mark.icarus_full

@@ -14,7 +14,10 @@ back-pressure, reset, timing (1 block/cycle, ``latency`` from the block metadata
 monitor (verif.tb.common.StreamMonitor) watches every stream (a, w, o / i, o) in every test.
 
 Environment: VERIF_N_RANDOM (cycles per random stream, default 400), VERIF_FGMP_EXHAUSTIVE
-(1 = sweep every code pair, default 1), VERIF_FGMP_LONG (block pairs per long dot product,
+(the modes whose every code pair is swept at every element position, with functional coverage
+that fails on an empty bin: ``all`` or ``1``, a comma-separated list such as ``fp4xfp4``, or
+``0`` for none; default ``fp4xfp4``, the full sweep is the slow coverage set,
+tests/cocotb/test_coverage_cocotb.py), VERIF_FGMP_LONG (block pairs per long dot product,
 default 512 = K 8192), VERIF_FGMP_REAL (1 = MiniLM vectors, default 0; the pytest wrapper sets
 it when the model package or the cached vectors are available).
 """
@@ -27,6 +30,7 @@ import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 import verif.vectors.fgmp as V
+from verif.coverage import Coverage
 from verif.payload import pack, unpack
 from verif.tb.common import (Mismatches, StreamSink, StreamSource, block_meta, config, reset,
                              start_clock, start_monitors, wire_shapes)
@@ -44,7 +48,18 @@ LATENCY = META["latency"]
 SHAPES = wire_shapes()
 
 N_RANDOM = int(os.environ.get("VERIF_N_RANDOM", "400"))
-EXHAUSTIVE = os.environ.get("VERIF_FGMP_EXHAUSTIVE", "1") == "1"
+_EXH = os.environ.get("VERIF_FGMP_EXHAUSTIVE", "fp4xfp4").strip()
+_MODES_HERE = ["fp8xfp8"] if FP8_ONLY else list(V.MODES)
+if _EXH in ("1", "all"):
+    EXHAUSTIVE = _MODES_HERE
+elif _EXH in ("0", ""):
+    EXHAUSTIVE = []
+else:
+    _bad = [m for m in _EXH.split(",") if m.strip() not in V.MODES]
+    if _bad:
+        raise ValueError(f"VERIF_FGMP_EXHAUSTIVE: unknown mode {_bad[0]!r} "
+                         f"(all, 0 or a list of {', '.join(V.MODES)})")
+    EXHAUSTIVE = [m for m in _MODES_HERE if m in [x.strip() for x in _EXH.split(",")]]
 LONG = int(os.environ.get("VERIF_FGMP_LONG", "512"))
 REAL = os.environ.get("VERIF_FGMP_REAL", "0") == "1"
 
@@ -79,7 +94,7 @@ def _idle_inputs(dut):
 # ------------------------------------------------------------------------------------------------
 
 async def _vmac_run(dut, st: V.VmacStream, what: str, *, a_prob=1.0, w_prob=1.0, o_prob=1.0,
-                    rng=None, check_timing=False, meta_junk=False):
+                    rng=None, check_timing=False, meta_junk=False, cov: Coverage | None = None):
     rng = rng or random.Random(0)
     aw = st.a_words()
     ww = st.w_words(ACC_INIT)
@@ -111,12 +126,14 @@ async def _vmac_run(dut, st: V.VmacStream, what: str, *, a_prob=1.0, w_prob=1.0,
     assert src_a.cycles == src_w.cycles, f"{what}: a and w handshakes are not joined"
     mm = Mismatches(f"{BLOCK} {what}")
     segs = st.segments()
-    for j, (word, exp) in enumerate(zip(snk.items, expected)):
-        got = unpack(SHAPES["o"], word)
+    results = [unpack(SHAPES["o"], word) for word in snk.items]
+    for j, (got, exp) in enumerate(zip(results, expected)):
         for lane in range(LANES):
             mm.check(got[lane], exp[lane],
                      f"dot product {j} ({st.kind[segs[j][0]]}, K={16 * (segs[j][1] - segs[j][0] + 1)}) lane {lane}")
     mm.finish(minimum=len(expected) * LANES)
+    if cov is not None:
+        _cover_pairs(cov, aw[:len(src_a.cycles)], ww[:len(src_w.cycles)], results, expected)
     if check_timing:
         assert src_a.cycles == list(range(len(aw))), f"{what}: not one block pair per cycle"
         want = [src_a.cycles[e] + LATENCY for _, e in segs]
@@ -135,14 +152,44 @@ async def vmac_each_mode_full_rate(dut):
         await _vmac_run(dut, st, f"mode {mode}", rng=rng, check_timing=True)
 
 
+def _cover_pairs(cov: Coverage, aw, ww, results, expected):
+    """Credit the (weight code, activation code, position) bins that the accepted payloads
+    show (``V.pair_bins``: one-block-pair dot products whose result depends on that pair),
+    for the lanes whose result was checked equal to golden."""
+    a, w, last = V.accepted_blocks(aw, ww, LANES, ACC_INIT)
+    prods = V.block_products_of(a, w)
+    j = 0
+    first = True
+    for t, lst in enumerate(last):
+        if lst:
+            if first:                      # a dot product of exactly one block pair
+                for lane in range(LANES):
+                    if results[j][lane] == expected[j][lane]:
+                        for bin_ in V.pair_bins(w[t][lane], a[t], prods[t][lane]):
+                            cov.hit(*bin_)
+            j += 1
+        first = bool(lst)
+
+
+def _pair_coverage(mode: str) -> Coverage:
+    w8, a8 = (1, 1) if FP8_ONLY else (V.MODES.index(mode) >> 1, V.MODES.index(mode) & 1)
+    return Coverage(f"{BLOCK} {mode} (weight code, activation code, element position)",
+                    (256 if w8 else 16, 256 if a8 else 16, V.BLOCK),
+                    lambda t: f"(w {t[0]:#04x}, a {t[1]:#04x}, position {t[2]})")
+
+
 @cocotb.test(skip=not (IS_VMAC and EXHAUSTIVE))
 async def vmac_every_code_pair(dut):
-    """Every (weight code, activation code) pair of every mode, NaN codes included, at every
-    element position, one product per dot product, random block scales."""
+    """Every (weight code, activation code) pair of each mode in VERIF_FGMP_EXHAUSTIVE, NaN
+    codes included, at every element position (V.exhaustive_stream), with functional coverage:
+    a bin counts only when the DUT accepted it in a one-block-pair dot product whose checked
+    result shows that pair; an empty bin fails the test."""
     await _start(dut)
-    for n, mode in enumerate(["fp8xfp8"] if FP8_ONLY else V.MODES):
+    for n, mode in enumerate(EXHAUSTIVE):
+        cov = _pair_coverage(mode)
         st = V.exhaustive_stream(LANES, mode, seed=n)
-        await _vmac_run(dut, st, f"exhaustive {mode}", check_timing=True)
+        await _vmac_run(dut, st, f"exhaustive {mode}", check_timing=True, cov=cov)
+        cocotb.log.info(cov.finish())
 
 
 @cocotb.test(skip=not IS_VMAC)

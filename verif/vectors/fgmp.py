@@ -27,7 +27,8 @@ from rtl.fgmp.vmac import a_layout, o_layout, w_layout
 from verif.payload import pack, unpack
 
 __all__ = [
-    "block_fields", "clear_meta", "VmacStream", "mode_stream", "exhaustive_stream",
+    "block_fields", "clear_meta", "VmacStream", "mode_stream", "exhaustive_stream", "pair_bins",
+    "accepted_blocks", "block_products_of",
     "extreme_stream", "zero_stream", "nan_stream", "long_streams", "random_stream",
     "acc_init_stream", "concat", "ActGroup", "unpack_act_out", "act_threshold_groups",
     "act_zero_group", "act_tie_groups", "act_saturation_groups", "act_subnormal_groups",
@@ -232,29 +233,140 @@ def mode_stream(rng, lanes, mode, n_cycles=64, max_seg=8) -> VmacStream:
     return st
 
 
+def _code_groups(fp8: bool) -> list[list[int]]:
+    """Groups of 16 element codes whose products with one other group stay exact in FP32:
+    E2M1: all 16 codes; E4M3: per sign, two adjacent exponent fields (16 codes within a factor
+    of 4 of each other, one sign: no cancellation), the NaN code (0x7F / 0xFF) replaced by the
+    largest finite code of its sign (NaN pairs get their own blocks)."""
+    if not fp8:
+        return [list(range(16))]
+    out = []
+    for sign in (0, 0x80):
+        for e in range(0, 16, 2):
+            g = [sign | (ee << 3) | m for ee in (e, e + 1) for m in range(8)]
+            out.append([sign | 0x7E if (c & 0x7F) == 0x7F else c for c in g])
+    return out
+
+
+def _is_nan_code(fp8: int, code: int) -> bool:
+    return bool(fp8) and (code & 0x7F) == 0x7F
+
+
 def exhaustive_stream(lanes, mode, seed=0) -> VmacStream:
-    """Every (weight code, activation code) pair of ``mode`` once, one block pair per dot
-    product: the pair sits at element (activation code mod 16), every other element is 0;
-    block scales are random non-NaN codes (fixed per activation code, random per lane)."""
+    """Every (weight code, activation code) pair of ``mode``, NaN codes included, in every one
+    of the 16 element positions, each in a dot product of one block pair whose result shows it:
+
+    * non-NaN pairs: activation block = a code group (``_code_groups``) rotated by ``ra``,
+      weight block (per lane) = a code group rotated by ``rw``; over all (group, group, ra, rw)
+      element i pairs every code of one group with every code of the other at every position,
+      16 pairs per block, and the block sum stays exact in FP32 (so the result changes with
+      any one product);
+    * a NaN weight code at position p (each lane its own p) against rotated activation groups,
+      and a NaN activation code at p against every weight code at p: the only NaN of the
+      block pair, so the result (0x7FC00000 instead of a number) shows that position's pair.
+
+    NVFP4 block scales: random non-zero, non-NaN codes (seeded by ``seed``); FP8 blocks carry
+    the hardware's constant scale byte. ``pair_bins`` credits the pairs from the payloads the
+    DUT accepted (the coverage does not trust this construction)."""
     rng = random.Random(seed)
     w8, a8 = _mode_formats(mode)
-    wcodes = list(range(256 if w8 else 16))
-    acodes = list(range(256 if a8 else 16))
+    wgroups, agroups = _code_groups(w8), _code_groups(a8)
     st = VmacStream(lanes)
-    for ac in acodes:
-        pos = ac % BLOCK
-        a_codes = [0] * BLOCK
-        a_codes[pos] = ac
-        a_blk = (a8, a_codes, 0x4C if a8 else rng.randrange(0x7F))
-        for j in range(0, len(wcodes), lanes):
-            chunk = (wcodes[j:j + lanes] + [0] * lanes)[:lanes]
+
+    def scale(fp8):
+        return 0x4C if fp8 else rng.randrange(1, 0x7F)
+
+    def rot(g, r):
+        return [g[(i - r) % BLOCK] for i in range(BLOCK)]
+
+    def emit(a_blk, w_blks, kind):
+        for j in range(0, len(w_blks), lanes):
+            chunk = w_blks[j:j + lanes]
+            chunk += [(w8, [0] * BLOCK, scale(w8))] * (lanes - len(chunk))
+            st.add(a_blk, chunk, True, kind)
+
+    w_nan = [c for c in range(256) if _is_nan_code(w8, c)]
+    a_nan = [c for c in range(256) if _is_nan_code(a8, c)]
+    for ai, ag in enumerate(agroups):
+        for ra in range(BLOCK):
+            a_blk = (a8, rot(ag, ra), scale(a8))
+            w_blks = [(w8, rot(wg, rw), scale(w8)) for wg in wgroups for rw in range(BLOCK)]
+            for nc in w_nan:                    # NaN weight code alone at position p
+                for p in range(BLOCK):
+                    c = rot(wgroups[0], 0)
+                    c[p] = nc
+                    w_blks.append((w8, c, scale(w8)))
+            emit(a_blk, w_blks, f"exhaustive {mode} a-group {ai} rot {ra}")
+    for nc in a_nan:                            # NaN activation code alone at position p
+        for p in range(BLOCK):
+            ac = rot(agroups[0], 0)
+            ac[p] = nc
             w_blks = []
-            for wc in chunk:
-                c = [0] * BLOCK
-                c[pos] = wc
-                w_blks.append((w8, c, 0x4C if w8 else rng.randrange(0x7F)))
-            st.add(a_blk, w_blks, True, f"exhaustive {mode} a={ac:#x}")
+            for wc in range(256 if w8 else 16):
+                c = rot(wgroups[0], 0)      # group 0 holds no NaN code
+                c[p] = wc
+                w_blks.append((w8, c, scale(w8)))
+            emit((a8, ac, scale(a8)), w_blks, f"exhaustive {mode} NaN a={nc:#x} at {p}")
     return st
+
+
+def pair_bins(w_blk, a_blk, product: int | None) -> list[tuple[int, int, int]]:
+    """The (weight code, activation code, position) pairs that a one-block-pair dot product
+    shows, given its exact block product (``block_products``, units of 2**-20; None when NaN):
+
+    * no NaN anywhere: all 16 pairs, if the product is exact in FP32 (its odd part has at most
+      24 bits), so that the rounded result changes with any one element product;
+    * exactly one position holding a NaN element code (weight, activation or both) and no NaN
+      scale: that position's pair (the result is NaN only because of it);
+    * otherwise nothing."""
+    wm, wc, ws = w_blk
+    am, ac, as_ = a_blk
+    if (not wm and ws == 0x7F) or (not am and as_ == 0x7F):
+        return []
+    nan_pos = [i for i, (x, y) in enumerate(zip(wc, ac))
+               if (wm and (x & 0x7F) == 0x7F) or (am and (y & 0x7F) == 0x7F)]
+    if nan_pos:
+        return [(wc[nan_pos[0]], ac[nan_pos[0]], nan_pos[0])] if len(nan_pos) == 1 else []
+    if product is None:
+        return []
+    m = abs(int(product))
+    if m:
+        m >>= (m & -m).bit_length() - 1
+    if m.bit_length() > 24:
+        return []
+    return [(wc[i], ac[i], i) for i in range(BLOCK)]
+
+
+def accepted_blocks(a_words: list[int], w_words: list[int], lanes: int, acc_init: bool = False):
+    """The block pairs in payloads of the ``a`` and ``w`` streams, read back with the RTL's
+    layouts: (a[t] = (meta, codes, scale), w[t][lane] likewise, last[t])."""
+    al, wl = a_layout(), w_layout(lanes, acc_init)
+
+    def blk(f):
+        return (f["meta"], hw.bus_to_codes(f["meta"], f["codes"]), f["scale"])
+    a, w, last = [], [], []
+    for aw, ww in zip(a_words, w_words):
+        fa = unpack(al, aw)
+        a.append(blk(fa))
+        last.append(fa["last"])
+        w.append([blk(f) for f in unpack(wl, ww)])
+    return a, w, last
+
+
+def block_products_of(a: list, w: list) -> list[list[int | None]]:
+    """Exact block product (golden ``hw.block_products``, units of 2**-20) of every cycle and
+    lane, None where the pair is NaN: ``out[t][lane]``. ``a[t]``, ``w[t][lane]`` blocks as
+    (meta, codes, scale); NVFP4 scale bytes above 0x7F (ignored by the RTL for FP8 blocks)
+    are cleared for golden."""
+    def clean(b):
+        return (b[0], b[1], b[2] if not b[0] else 0)
+    lanes = len(w[0]) if w else 0
+    p, nan = hw.block_products(_blocks([[clean(w[t][lane]) for t in range(len(a))]
+                                        for lane in range(lanes)]),
+                               _blocks([clean(b) for b in a]))
+    pl, nl = p.tolist(), nan.tolist()
+    return [[None if nl[lane][t] else pl[lane][t] for lane in range(lanes)]
+            for t in range(len(a))]
 
 
 def extreme_stream(rng, lanes, fp8_only=False) -> VmacStream:

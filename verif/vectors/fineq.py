@@ -27,7 +27,8 @@ from verif.payload import pack, unpack
 
 __all__ = ["Tile", "column_sums", "window_cycles", "tile_from_image", "image_from_bytes",
            "directed_tiles", "random_tiles", "minilm_tiles", "encode_weight_beat", "encode_level_beat",
-           "encode_core_words", "encode_acts", "decode_outputs", "decoder_words",
+           "encode_core_words", "encode_acts", "decode_outputs", "decoder_words", "word_bytes",
+           "level_sweep_tiles", "byte_sweep_tiles", "extreme_acts",
            "latency", "LAYOUT_BYTES", "sm_to_level", "level_to_sm"]
 
 WORD_WEIGHTS = 12
@@ -274,6 +275,40 @@ def directed_tiles(rows: int, cols: int, layout: str, rng: random.Random,
     return tiles
 
 
+def extreme_acts(rows: int) -> torch.Tensor:
+    """The two extreme activation vectors: every row -128, every row 127."""
+    return torch.tensor([[-128] * rows, [127] * rows], dtype=torch.int64)
+
+
+def level_sweep_tiles(rows: int, cols: int, levels: list[int]) -> list[Tile]:
+    """``len(levels)`` array tiles (no packed image): PE (r, c) of tile t holds
+    ``levels[(r + c + t) % n]``, so every PE holds every level once, each tile against both
+    extreme activation vectors (``extreme_acts``)."""
+    n = len(levels)
+    out = []
+    for t in range(n):
+        lv = torch.tensor([[levels[(r + c + t) % n] for c in range(cols)] for r in range(rows)],
+                          dtype=torch.int64)
+        out.append(Tile(f"level sweep {t}", (lv < 0).to(torch.int64), lv.abs(),
+                        extreme_acts(rows)))
+    return out
+
+
+def byte_sweep_tiles(rows: int, cols: int, layout: str) -> list[Tile]:
+    """Packed-image tiles in which every column holds each of the 256 cluster bytes (column c
+    the sequence ``(j + 37 c) % 256``) and every byte lies wholly inside at least one tile (tiles
+    start every 3·floor(R/3) weights along K), each tile against both extreme activation
+    vectors."""
+    if rows < 3:
+        raise ValueError(f"byte_sweep_tiles: a cluster spans 3 rows, got rows={rows}")
+    by = torch.tensor([[(j + 37 * c) % 256 for j in range(256)] for c in range(cols)],
+                      dtype=torch.uint8)
+    fq = image_from_bytes(by, layout)
+    step = 3 * (rows // 3)
+    return [tile_from_image(fq, 0, k0, rows, cols, extreme_acts(rows), "byte sweep")
+            for k0 in range(0, 3 * 256 - 2, step)]
+
+
 def random_tiles(rows: int, cols: int, layout: str, rng: random.Random, n: int,
                  max_vectors: int = 6) -> list[Tile]:
     """Random cluster bytes at random K offsets, 1..max_vectors random activation vectors."""
@@ -363,6 +398,12 @@ def decoder_words(rng: random.Random, n_random: int = 2000) -> list[int]:
     rows += [[0] * 4, [255] * 4]
     words, _ = image_from_bytes(torch.tensor(rows, dtype=torch.uint8), gf.DEFAULT_LAYOUT).pack()
     return [int(w) for w in words[:, 0]]
+
+
+def word_bytes(word: int) -> list[int]:
+    """The 4 cluster bytes of a packed word, cluster j at bits [8j+7:8j] (golden
+    ``decode_word``'s rule, SPEC §2)."""
+    return list(int(word).to_bytes(4, "little"))
 
 
 def decoder_expected(word: int, layout: str, shape) -> int:

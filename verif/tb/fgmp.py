@@ -2,7 +2,8 @@
 
 Every result is compared for equality with the golden model (verif/vectors/fgmp.py:
 ``hw.vmac``, ``hw.act_quant_blocks``). VMAC: the four modes, every code pair of every mode,
-saturated values and largest scales, zero and NaN blocks, long accumulations (K >= 4096) with
+saturated values and largest scales, zero and NaN blocks, results independent of the previous
+dot product (probes of exact +0 and the smallest product), long accumulations (K >= 4096) with
 growth and cancellation, random mixed-precision streams at p = 0.5 / 0.9 (with garbage in the
 ignored fields), start values (acc_init: overflow to Inf, subnormal results), real
 all-MiniLM-L6-v2 dot products, back-pressure, reset, and the documented timing (one block pair
@@ -202,6 +203,18 @@ async def vmac_extremes_zeros_nans(dut):
     st = V.concat(V.extreme_stream(rng, LANES, FP8_ONLY), V.zero_stream(rng, LANES, FP8_ONLY),
                   V.nan_stream(rng, LANES, FP8_ONLY))
     await _vmac_run(dut, st, "extremes/zeros/NaN", rng=rng, check_timing=True)
+
+
+@cocotb.test(skip=not IS_VMAC)
+async def vmac_history_independence(dut):
+    """Every dot product starts from a clean accumulator: in every mode, random dot products
+    each followed by a one-pair probe whose exact result is +0 (cancelling non-zero codes) or
+    the mode's smallest product, so that any accumulator bit not cleared by the first block
+    pair shows."""
+    await _start(dut)
+    rng = _rng("history")
+    st = V.history_stream(rng, LANES, FP8_ONLY)
+    await _vmac_run(dut, st, "history", rng=rng, check_timing=True)
 
 
 @cocotb.test(skip=not IS_VMAC)

@@ -29,7 +29,8 @@ from verif.payload import pack, unpack
 __all__ = [
     "block_fields", "clear_meta", "VmacStream", "mode_stream", "exhaustive_stream", "pair_bins",
     "accepted_blocks", "block_products_of",
-    "extreme_stream", "zero_stream", "nan_stream", "long_streams", "random_stream",
+    "extreme_stream", "zero_stream", "nan_stream", "history_stream", "long_streams",
+    "random_stream",
     "acc_init_stream", "concat", "ActGroup", "unpack_act_out", "act_threshold_groups",
     "act_zero_group", "act_tie_groups", "act_saturation_groups", "act_subnormal_groups",
     "act_special_group", "act_random_groups", "f32_add_pairs", "f32_round_cases",
@@ -490,6 +491,51 @@ def random_stream(rng, lanes, p=0.5, n_cycles=200, max_seg=32, fp8_only=False,
         else:
             aj, wj = 0, None
         st.add(a, ws, lst, f"random p={p}", a_junk=aj, w_junk=wj)
+    return st
+
+
+def history_stream(rng, lanes, fp8_only=False, repeats=48) -> VmacStream:
+    """Results that must not depend on the previous dot product: in every mode, ``repeats``
+    times a random dot product of 1..3 block pairs (random codes and scales: it leaves random
+    bits in every accumulator word, sign-extended when its sum is negative) followed by a
+    one-pair probe whose exact result is +0 (non-zero codes that cancel: c·d + c·(−d)) or the
+    smallest product of the mode (one element, subnormal codes, smallest scale). A bit of the
+    accumulator that the first block pair of a dot product does not clear shows in the probe."""
+    st = VmacStream(lanes)
+    modes = ["fp8xfp8"] if fp8_only else list(MODES)
+
+    def elem(fp8, kind):
+        """(code, sign bit) of a probe element: any non-zero magnitude, or the smallest."""
+        sb = 0x80 if fp8 else 0x8
+        mag = rng.randrange(1, (0x7E if fp8 else 0x7) + 1) if kind == "zero" else 1
+        return mag | (sb if rng.random() < 0.5 else 0), sb
+
+    def scale(fp8, kind):
+        return 0x4C if fp8 else (rng.randrange(1, 0x7F) if kind == "zero" else 0x01)
+
+    for mode in modes:
+        w8, a8 = _mode_formats(mode)
+        for n in range(repeats):
+            k = rng.randint(1, 3)
+            for t in range(k):
+                st.add(rand_block(rng, a8, scale_max=rng.choice([0x7E, 0x30])),
+                       [rand_block(rng, w8, scale_max=rng.choice([0x7E, 0x30]))
+                        for _ in range(lanes)], t == k - 1, f"history dirty {mode}")
+            kind = "zero" if n % 2 == 0 else "tiny"
+            i, j = rng.sample(range(BLOCK), 2)
+            a_codes = [0] * BLOCK
+            a_codes[i] = elem(a8, kind)[0]
+            if kind == "zero":
+                a_codes[j] = a_codes[i]
+            a_blk = (a8, a_codes, scale(a8, kind))
+            ws = []
+            for _ in range(lanes):
+                codes = [0] * BLOCK
+                codes[i], sb = elem(w8, kind)
+                if kind == "zero":             # c·d + c·(−d) = 0
+                    codes[j] = codes[i] ^ sb
+                ws.append((w8, codes, scale(w8, kind)))
+            st.add(a_blk, ws, True, f"history probe {kind} {mode}")
     return st
 
 

@@ -1,4 +1,5 @@
-"""verif.coverage: a bin space fails when a bin stays empty and names it."""
+"""verif.coverage: a bin space fails when a bin stays empty and names it; the stimulus of the
+sweeps and probes does what it claims.
 import pytest
 
 from verif.coverage import Coverage
@@ -58,3 +59,27 @@ def test_pair_bins_credits_only_pairs_the_result_shows():
     nan2 = (1, [0x7F, 0xFF] + [0x38] * 14, 0)
     assert V.pair_bins(nan2, a, None) == []                  # two NaNs mask each other
     assert V.pair_bins((0, [1] * 16, 0x7F), (0, [1] * 16, 0x38), None) == []   # NaN scale
+
+
+@pytest.mark.parametrize("fp8_only", [False, True])
+def test_history_probes_are_exact_zero_or_smallest_product(fp8_only):
+    """verif.vectors.fgmp.history_stream: every "zero" probe's golden result is +0 and every
+    "tiny" probe's is non-zero, in every mode, so a stale accumulator bit changes the result."""
+    import random
+
+    import verif.vectors.fgmp as V
+    st = V.history_stream(random.Random(7), 2, fp8_only)
+    kinds = {}
+    for (s, e), res in zip(st.segments(), st.expected()):
+        kind = st.kind[e]
+        if "probe" not in kind:
+            continue
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if "zero" in kind:
+            assert res == [0, 0], f"{kind}: {res}"
+        else:
+            assert all(v & 0x7FFFFFFF for v in res), f"{kind}: {res}"
+    modes = ["fp8xfp8"] if fp8_only else list(V.MODES)
+    assert sorted(kinds) == sorted(f"history probe {k} {m}" for k in ("zero", "tiny")
+                                   for m in modes)
+    assert set(kinds.values()) == {24}

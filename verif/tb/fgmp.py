@@ -209,8 +209,8 @@ async def vmac_extremes_zeros_nans(dut):
 async def vmac_history_independence(dut):
     """Every dot product starts from a clean accumulator: in every mode, random dot products
     each followed by a one-pair probe whose exact result is +0 (cancelling non-zero codes) or
-    the mode's smallest product, so that any accumulator bit not cleared by the first block
-    pair shows."""
+    the mode's smallest product; an accumulator bit that the first block pair leaves set, and
+    that the random dot product before it left at 1, changes the probe's result."""
     await _start(dut)
     rng = _rng("history")
     st = V.history_stream(rng, LANES, FP8_ONLY)

@@ -500,7 +500,8 @@ def history_stream(rng, lanes, fp8_only=False, repeats=48) -> VmacStream:
     bits in every accumulator word, sign-extended when its sum is negative) followed by a
     one-pair probe whose exact result is +0 (non-zero codes that cancel: c·d + c·(−d)) or the
     smallest product of the mode (one element, subnormal codes, smallest scale). A bit of the
-    accumulator that the first block pair of a dot product does not clear shows in the probe."""
+    accumulator that the first block pair of a dot product does not clear shows in the probe
+    whenever the dot product before it left that bit at 1 (random, not guaranteed per bit)."""
     st = VmacStream(lanes)
     modes = ["fp8xfp8"] if fp8_only else list(MODES)
 

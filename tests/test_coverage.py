@@ -1,5 +1,5 @@
 """verif.coverage: a bin space fails when a bin stays empty and names it; the stimulus of the
-sweeps and probes does what it claims.
+sweeps and probes does what it claims."""
 import pytest
 
 from verif.coverage import Coverage

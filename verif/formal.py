@@ -50,7 +50,8 @@ from infra.yosys import YosysError, run_script
 from rtl.fgmp.vmac import DATAPATHS, MUTANTS, UNIT_NAMES, BlockProduct
 
 __all__ = ["prove", "main", "SCRIPT", "Property", "properties", "run_property", "REF_DIR",
-           "stream_harness", "STREAM_CONFIGS", "SOLVER"]
+           "stream_harness", "STREAM_CONFIGS", "SOLVER",
+           "scale_inputs_proof"]
 
 REF_DIR = ROOT / "verif" / "formal_ref"
 #: the SAT solver behind Yosys's ``sat`` pass (its default back end)
@@ -147,6 +148,55 @@ def prove(gate: str, mode: str, *, output: str = "d", mutant: str | None = None,
     r = _verdict(work, timeout, SCRIPT.format(cut=cut, timeout=timeout))
     r.update(gate=gate, gold=gold, mode=mode, output=output, mutant=mutant)
     return r
+
+
+def scale_inputs_harness(datapath: str = "shared", *, tighter: int = 0):
+    """``BlockProduct(datapath)`` (every mode, by the meta bits) and the output ``ok``: the
+    block-scale step's inputs stay in the ranges its width assumes: in each mode
+    |D| < 2^(term_width + log2 BLOCK) (16 terms), and M_sw·M_sa = 9 in fp8xfp8 (both block
+    scales are the implicit 6 = 3·2^1). ``tighter``: bits taken off every bound (a check of
+    the check: 1 must be refuted)."""
+    from amaranth import Cat, Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+    from rtl.fgmp.vmac import _FP8_SCALE, BLOCK, UNITS, term_width
+    mm_fp8 = _FP8_SCALE[0] * _FP8_SCALE[0]
+
+    class ScaleInputsHarness(wiring.Component):
+        def __init__(self):
+            self.bp = BlockProduct(datapath=datapath)
+            members = self.bp.signature.members
+            super().__init__({"w": In(members["w"].shape), "a": In(members["a"].shape),
+                              "ok": Out(1)})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.bp = bp = self.bp
+            m.d.comb += [bp.w.eq(self.w), bp.a.eq(self.a)]
+            conds = []
+            for w8, a8 in UNITS:
+                bound = 1 << (term_width(w8, a8) + (BLOCK - 1).bit_length() - tighter)
+                in_mode = (self.w.meta == w8) & (self.a.meta == a8)
+                fine = (bp.d < bound) & (bp.d > -bound)
+                if (w8, a8) == (1, 1):
+                    fine &= bp.mm == mm_fp8
+                conds.append(~in_mode | fine)
+            m.d.comb += self.ok.eq(Cat(*conds).all())
+            return m
+
+    return ScaleInputsHarness()
+
+
+def scale_inputs_proof(*, datapath: str = "shared", tighter: int = 0, timeout: int = 1200,
+                       work: Path | None = None) -> dict:
+    """``scale_inputs_harness``: ``ok`` = 1 for all 2^274 inputs (combinational, full)."""
+    work = work or build_dir("formal", f"scale_inputs-{datapath}-{tighter}")
+    work.mkdir(parents=True, exist_ok=True)
+    harness = scale_inputs_harness(datapath, tighter=tighter)
+    (work / "harness.il").write_text(rtlil.convert(harness, name="harness", emit_src=False))
+    script = ("read_rtlil harness.il\nhierarchy -top harness\nproc\nflatten\nopt -fast\n"
+              f"sat -verify -prove ok 1 -show-inputs -timeout {timeout}\n")
+    return _verdict(work, timeout, script)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,6 +587,9 @@ def properties(*, datapaths=("shared",), modes=tuple(UNIT_NAMES), output: str = 
         Property("ref.act_quant.decision", "act_quant: BlockScore (E)", "full",
                  "meta = I > tau and score = I from the registered rows, all tau, all rows "
                  "with I < 2^62", lambda t: act_quant_decision_proof(timeout=t), quick=True),
+        Property("vmac.scale_inputs", "vmac: BlockProduct(shared)", "full",
+                 "|D| < 2^(term bits + 4) in each mode, M_sw*M_sa = 9 in fp8xfp8, all 2^274 "
+                 "inputs", lambda t: scale_inputs_proof(timeout=t)),
         Property("ref.vmac.fp32_round", "vmac: F32FixedRound(64, -20)", "full",
                  "FP32 RNE of (zs + zc)*2^-20 and NaN flag, all 2^129 inputs",
                  lambda t: f32_round_proof(timeout=t)),

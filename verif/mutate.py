@@ -19,10 +19,14 @@ Does the regression notice a broken circuit? Per block (one small configuration 
    by test in the testbench's order with the same seeds, stopping at the first failing test:
    the mutant is *killed* (by that test) or *survives*;
 4. each survivor goes to a Yosys equivalence check of the original against the mutant alone,
-   both after the same ``pmuxtree`` as the simulated netlist (``miter -equiv`` + ``sat``): combinational blocks get a full proof (``equivalent`` or a
-   counterexample), clocked blocks a temporal induction from the reset state (``equivalent``:
-   proven for every cycle; ``bounded``: no difference within ``--depth`` cycles but the
-   induction did not close; ``differs``: a counterexample trace, i.e. a missing test).
+   both after the same ``pmuxtree`` as the simulated netlist. Clocked blocks: first with the
+   registers matched by name (``EQUIV_MATCHED``: ``equiv_simple`` + ``equiv_induct``, local
+   and quick), then a ``miter -equiv`` + ``sat`` temporal induction from the reset state
+   (``equivalent``: proven for every cycle; ``bounded``: no difference within ``--depth``
+   cycles but the induction did not close; ``differs``: a counterexample trace, i.e. a missing
+   test). Combinational blocks: the miter and ``sat`` (a full proof or a counterexample). A
+   survivor listed in ``IN_CONTEXT`` (equivalent only because some register values never
+   occur) counts as equivalent when its ``make formal`` property is proven in the same run.
 
 Kill rate = killed / (mutants - proven equivalent). Report: ``$BUILD_DIR/verif/mutate/
 report.md`` and ``report.json``, and the table on stdout; each block's result is also kept in
@@ -117,9 +121,98 @@ opt -fast
 {sat}
 """
 
+#: Clocked survivors are first checked with their registers matched by name (``equiv_make``
+#: sees only register outputs and ports; every other wire is hidden): ``equiv_simple`` proves
+#: each register input and output port of the mutant equal to the original's given equal
+#: registers, ``equiv_induct`` closes the induction from the common initial state. Before,
+#: ``opt_merge`` merges the cells the mutant shares with the original (same type, same inputs:
+#: a sound rewrite), so only the mutation's fan-out is left to the solver. A proof is sound
+#: and local, so it decides in seconds what the whole-design miter cannot (1.7 M variables for
+#: one VMAC lane). It fails when the mutant is equivalent only because some register values
+#: never occur; those go on to the miter, ``IN_CONTEXT`` and ``CONTEXT_RULES``.
+EQUIV_MATCHED = """\
+read_rtlil flat.il
+rename {top} gold
+copy gold gate
+{mutation}
+opt_clean
+pmuxtree
+rename -hide gold/w:* gold/t:*dff* %co1:+[Q] gold/x:* %u %d
+rename -hide gate/w:* gate/t:*dff* %co1:+[Q] gate/x:* %u %d
+equiv_make gold gate equiv
+hierarchy -top equiv
+opt_merge
+equiv_simple
+equiv_induct
+equiv_status -assert
+"""
+
 SAT_COMB = "sat -verify -prove-asserts -show-inputs -timeout {timeout}"
 SAT_SEQ = ("sat -verify -tempinduct -prove-asserts -set-init-zero -seq 1 -maxsteps {depth} "
            "-timeout {timeout}")
+
+
+#: Survivors equivalent only in context: the mutated logic is active only for register
+#: values the block never holds. Each is pinned to its exact mutation text (a changed netlist
+#: drops it back to "survived") and to the ``make formal`` property (verif/formal.py) that proves
+#: the context; the mutant counts as equivalent only when that property is proven in the same run.
+IN_CONTEXT = {
+    ("vmac", "cnot1 $flatten\\lane_0.\\scale_acc.$and$vmac.v:8379$2696.B[28] (ctrl bit 2) "
+             "at vmac.v:8379.17-8379.312"): (
+        "vmac.scale_inputs",
+        "the cell is the partial-product row mm[2]·|D|[28] of the block-scale step, so the "
+        "mutant differs only for a pair with M_sw·M_sa bit 2 set and |D| >= 2^28; "
+        "vmac.scale_inputs proves M_sw·M_sa = 9 (bit 2 clear) in fp8xfp8 and |D| < 2^26 in "
+        "every other mode, and the lane carries each pair's D and M_sw·M_sa to that step "
+        "together (checked bit-exactly by every VMAC test)"),
+}
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """Survivors equivalent in context by exhaustive simulation. The mutated cell lies in the
+    combinational logic of one unit (``cell``: a regex on the cell name, group 1 = the unit; not
+    its registers or their enables), the register-matched check leaves unproven only that
+    unit's output register (``unproven``: a regex on the original's register names, group 1 =
+    the unit), and ``test`` passed against the mutant: it drives every value the unit's input
+    can take into every copy of the unit and checks, exactly, an output every bit of that
+    register reaches. Then the mutant's unit computes the original's function on every input
+    it can receive, so nothing can differ."""
+    block: str
+    cell: str
+    unproven: str
+    test: str
+    reason: str
+
+    def applies(self, mutation: Mutation, unproven: list[str], tests: list[str]) -> bool:
+        m = re.match(self.cell, mutation.fields.get("cell", ""))
+        if not m or self.test not in tests or not unproven:
+            return False
+        units = {(re.match(self.unproven, n) or [None, None])[1] for n in unproven}
+        return units == {m[1]}
+
+
+CONTEXT_RULES = [
+    ContextRule(
+        "act_quant",
+        r"^\$flatten\\block_score\.\\square_(\d+)\.(?:\\\w+\.)*\$(?!procdff|procmux|dff)",
+        r"^\\block_score\.square_(\d+)\.sq_gold$", "aq_every_difference",
+        "the mutant changes d² only for differences no block produces: aq_every_difference "
+        "puts every reachable |d| (272 values, enumerated in verif/vectors/act_differences.py "
+        "and checked closed by tests/test_act_differences.py) into every Square with a "
+        "non-zero weight, and the exact score shows any wrong square"),
+]
+
+
+def _in_context(target: Target, mutation: Mutation) -> tuple[str, float, str]:
+    """The ``IN_CONTEXT`` verdict of a survivor: (``equivalent`` when its property is proven,
+    else ``differs``; seconds; method)."""
+    from verif.formal import properties, run_property
+    name, _ = IN_CONTEXT[(target.block, mutation.describe())]
+    (prop,) = [p for p in properties() if p.name == name]
+    r = run_property(prop, timeout=600)
+    verdict = "equivalent" if r["ok"] else "differs"
+    return verdict, r["seconds"], f"in context ({name} {r['result']})"
 
 
 @dataclass
@@ -193,18 +286,52 @@ def mutant_netlist(target: Target, work: Path) -> Path:
     return work / "mutants.v"
 
 
+def matched_unproven(target: Target, ework: Path, mutation: Mutation,
+                     timeout: int = 600) -> list[str] | None:
+    """``EQUIV_MATCHED`` of a clocked block: [] when proven, else the original's names of the
+    registers (and ports) it could not prove equal (``["?"]``: Yosys failed or timed out)."""
+    from infra.yosys import YosysError, run_script
+    try:
+        run_script(EQUIV_MATCHED.format(top=target.block, mutation=mutation.unconditional("gate")),
+                   ework, "matched.log", timeout=timeout + 300)
+        return []
+    except YosysError:
+        text = (ework / "matched.log").read_text() if (ework / "matched.log").exists() else ""
+        names = sorted(set(re.findall(r"Unproven \$equiv \S+: (\S+) \[", text)))
+        return names or ["?"]
+    except Exception:            # subprocess timeout
+        return ["?"]
+
+
 def prove_equivalent(target: Target, work: Path, mutation: Mutation, clocked: bool, *,
-                     depth: int = 20, timeout: int = 600) -> tuple[str, float]:
+                     depth: int = 20, timeout: int = 600,
+                     tests: list[str] = ()) -> tuple[str, float, str]:
     """Original vs the mutant alone: ``equivalent`` (proven), ``differs`` (counterexample),
     ``bounded`` (clocked: no difference within ``depth`` cycles from reset, induction open) or
-    ``undecided`` (solver timeout). Returns (verdict, seconds)."""
+    ``undecided`` (solver timeout). Returns (verdict, seconds, method). Clocked blocks:
+    ``EQUIV_MATCHED`` first (``register-matched induction``); if it leaves registers unproven, a
+    ``CONTEXT_RULES`` rule (``tests``: the tests the mutant passed) or an ``IN_CONTEXT`` entry
+    (``in context``); else the miter (``miter induction``). Combinational blocks: the miter
+    (``miter SAT``)."""
     from infra.yosys import YosysError, run_script
-    sat = (SAT_SEQ.format(depth=depth, timeout=timeout) if clocked
-           else SAT_COMB.format(timeout=timeout))
     ework = work / "equiv" / f"m{mutation.id}"
     ework.mkdir(parents=True, exist_ok=True)
     (ework / "flat.il").write_text((work / "flat.il").read_text())   # Yosys sees only its cwd
     t0 = time.monotonic()
+    if clocked:
+        unproven = matched_unproven(target, ework, mutation, timeout)
+        if not unproven:
+            return "equivalent", time.monotonic() - t0, "register-matched induction"
+        for rule in CONTEXT_RULES:
+            if rule.block == target.block and rule.applies(mutation, unproven, list(tests)):
+                return ("equivalent", time.monotonic() - t0,
+                        f"in context ({rule.test}, exhaustive)")
+        if (target.block, mutation.describe()) in IN_CONTEXT:
+            verdict, secs, method = _in_context(target, mutation)
+            return verdict, time.monotonic() - t0, method
+    sat = (SAT_SEQ.format(depth=depth, timeout=timeout) if clocked
+           else SAT_COMB.format(timeout=timeout))
+    method = "miter induction" if clocked else "miter SAT"
     try:
         log = run_script(EQUIV.format(top=target.block, mutation=mutation.unconditional("gate"),
                                       sat=sat), ework, "equiv.log", timeout=timeout + 300)
@@ -214,13 +341,13 @@ def prove_equivalent(target: Target, work: Path, mutation: Mutation, clocked: bo
         text = (ework / "equiv.log").read_text() if (ework / "equiv.log").exists() else ""
         verdict = "differs"
     except Exception:           # subprocess timeout
-        return "undecided", time.monotonic() - t0
+        return "undecided", time.monotonic() - t0, method
     if "timeout" in text.lower() and "SUCCESS" not in text:
         verdict = "undecided"
     if clocked and verdict == "differs" and re.search(r"[Rr]eached maximum number of time steps",
                                                       text) and "failed" not in text.lower():
         verdict = "bounded"
-    return verdict, time.monotonic() - t0
+    return verdict, time.monotonic() - t0, method
 
 
 def _simulate(target: Target, netlist: Path, sim: str, mutants: list[int], work: Path,
@@ -291,8 +418,10 @@ def run_block(target: Target, n: int, seed: int, sim: str, depth: int, log=print
         row = {"id": m.id, "mutation": m.describe(), "command": m.command,
                "killed_by": by, "message": v["message"]}
         if by is None:
-            verdict, secs = prove_equivalent(target, work, m, clocked, depth=depth)
+            verdict, secs, method = prove_equivalent(target, work, m, clocked, depth=depth,
+                                                     tests=tests)
             row["equivalence"] = verdict
+            row["equiv_method"] = method
             row["equiv_seconds"] = round(secs, 1)
         rows.append(row)
         log(f"  mutant {m.id:3d} {('killed by ' + by) if by else 'SURVIVED (' + row['equivalence'] + ')'}"
@@ -336,12 +465,21 @@ def render(results: list[dict], *, n: int, seed: int, sim: str, target: float,
                   + ", ".join(skipped), ""]
     surv = [(r, m) for r in results for m in r["rows"] if m["killed_by"] is None]
     if surv:
-        lines += ["## Survivors", "", "| block | mutant | mutation | equivalence check |",
-                  "|---|---:|---|---|"]
+        lines += ["## Survivors", "", "| block | mutant | mutation | equivalence check | method |",
+                  "|---|---:|---|---|---|"]
         for r, m in surv:
             lines.append(f"| {r['block']} | {m['id']} | `{m['mutation']}` | {m['equivalence']} "
-                         f"({m['equiv_seconds']:.0f} s) |")
+                         f"({m['equiv_seconds']:.0f} s) | {m.get('equiv_method', 'miter')} |")
         lines.append("")
+        argued = [(r, m) for r, m in surv
+                  if m.get("equiv_method", "").startswith("in context")]
+        for r, m in argued:
+            reason = IN_CONTEXT.get((r["block"], m["mutation"]), (None, None))[1] or next(
+                (c.reason for c in CONTEXT_RULES if c.block == r["block"]
+                 and f"({c.test}," in m["equiv_method"]), "see verif/mutate.py")
+            lines.append(f"* {r['block']} mutant {m['id']} is equivalent in context: {reason}.")
+        if argued:
+            lines.append("")
     lines += ["## Kills per test", ""]
     for r in results:
         counts: dict = {}

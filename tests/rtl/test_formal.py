@@ -8,7 +8,7 @@ from amaranth.lib import wiring
 from rtl.registry import blocks
 from verif.formal import (STREAM_CONFIGS, act_quant_decision_proof, act_quant_fp4_proof,
                           act_quant_fp8_proof, decoder_proof, encoder_proof, f32_round_proof,
-                          main, properties, stream_proof)
+                          main, properties, scale_inputs_proof, stream_proof)
 
 
 @pytest.mark.parametrize("fmt", ["e4m3", "e2m1"])
@@ -29,6 +29,15 @@ def test_broken_encoder_fails_the_proof():
     r = encoder_proof("e2m1", mutant="sticky_lsb")
     assert not r["proven"] and not r["timed_out"]
     assert "in_i" in r["counterexample"], r["counterexample"]
+
+
+def test_vmac_scale_inputs_stay_in_range():
+    """The block sums fit the bounds the block-scale step is sized for (what makes vmac
+    mutant 10 of ``make mutate`` equivalent), and one bit less is refuted."""
+    r = scale_inputs_proof()
+    assert r["proven"], r["counterexample"]
+    r = scale_inputs_proof(tighter=1)
+    assert not r["proven"] and not r["timed_out"] and not r["error"], r["counterexample"]
 
 
 @pytest.mark.slow

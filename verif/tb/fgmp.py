@@ -31,6 +31,7 @@ import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 import verif.vectors.fgmp as V
+from verif.vectors.act_differences import act_difference_groups
 from verif.coverage import Coverage
 from verif.payload import pack, unpack
 from verif.tb.common import (Mismatches, StreamSink, StreamSource, block_meta, config, reset,
@@ -411,6 +412,15 @@ async def aq_roundings_and_ranges(dut):
     groups = ([V.act_zero_group(rng)] + V.act_tie_groups(rng) + V.act_saturation_groups(rng)
               + V.act_subnormal_groups(rng))
     await _aq_run(dut, groups, "roundings/ranges", rng=rng, check_timing=True)
+
+
+@cocotb.test(skip=not IS_AQ)
+async def aq_every_difference(dut):
+    """Every reachable candidate difference |d| (272 values, verif/vectors/act_differences.py)
+    in every element position with non-zero F̄: each Square sees every input it can get."""
+    await _start(dut)
+    rng = _rng("diff")
+    await _aq_run(dut, act_difference_groups(rng), "every difference", rng=rng)
 
 
 @cocotb.test(skip=not IS_AQ)
